@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+'use strict';
+// Runs the compiled CLI when `npm run build` has made one, else the TypeScript sources
+// through tsx (a development dependency), so `npx ferry` works on a fresh clone too.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const compiled = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+let cli;
+if (fs.existsSync(compiled)) {
+  cli = require(compiled);
+} else {
+  require('tsx/cjs');
+  cli = require('../src/cli/main.ts');
+}
+cli.main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`ferry: ${err && err.message ? err.message : err}`);
+    process.exitCode = err && err.name === 'ConfigError' ? 2 : 1;
+  },
+);

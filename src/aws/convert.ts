@@ -1,0 +1,93 @@
+import type { IpPermission, Subnet as Ec2Subnet, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
+import type {
+  LoadBalancer,
+  TargetGroup,
+  TargetHealthDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { HealthCheck, Subnet, Target } from '../model/types';
+import type { ObservedLoadBalancer, ObservedRule, ObservedTargetGroup } from './observed';
+
+/** SDK shapes → ferry's observed shapes. */
+
+export function toTags(tags: ReadonlyArray<{ Key?: string; Value?: string }> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+export function toLoadBalancer(lb: LoadBalancer, tags: Record<string, string>): Omit<ObservedLoadBalancer, 'listeners'> {
+  return {
+    arn: lb.LoadBalancerArn!,
+    name: lb.LoadBalancerName!,
+    dnsName: lb.DNSName ?? '',
+    type: lb.Type ?? '',
+    scheme: lb.Scheme ?? '',
+    vpcId: lb.VpcId ?? '',
+    ipAddressType: lb.IpAddressType ?? 'ipv4',
+    subnets: (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!).sort(),
+    securityGroups: [...(lb.SecurityGroups ?? [])].sort(),
+    tags,
+  };
+}
+
+export function toTargetGroup(g: TargetGroup, tags: Record<string, string>): ObservedTargetGroup {
+  return {
+    arn: g.TargetGroupArn!,
+    name: g.TargetGroupName!,
+    protocol: g.Protocol ?? '',
+    port: g.Port ?? 0,
+    targetType: g.TargetType ?? '',
+    vpcId: g.VpcId ?? '',
+    loadBalancerArns: g.LoadBalancerArns ?? [],
+    healthCheck: toHealthCheck(g),
+    tags,
+  };
+}
+
+export function toHealthCheck(g: TargetGroup): HealthCheck {
+  const protocol = (g.HealthCheckProtocol ?? 'TCP') as HealthCheck['protocol'];
+  const http = protocol !== 'TCP';
+  const port = g.HealthCheckPort === undefined || g.HealthCheckPort === 'traffic-port' ? 'traffic-port' : Number(g.HealthCheckPort);
+  return {
+    protocol,
+    port,
+    ...(http && g.HealthCheckPath !== undefined ? { path: g.HealthCheckPath } : {}),
+    ...(http && g.Matcher?.HttpCode !== undefined ? { successCodes: g.Matcher.HttpCode } : {}),
+    intervalSeconds: g.HealthCheckIntervalSeconds ?? 0,
+    timeoutSeconds: g.HealthCheckTimeoutSeconds ?? 0,
+    healthyThreshold: g.HealthyThresholdCount ?? 0,
+    unhealthyThreshold: g.UnhealthyThresholdCount ?? 0,
+  };
+}
+
+export function toTargets(descriptions: readonly TargetHealthDescription[] | undefined): Target[] {
+  return (descriptions ?? [])
+    // A draining target is on its way out; counting it as registered would skip re-registering it.
+    .filter((d) => d.TargetHealth?.State !== 'draining')
+    .map((d) => ({ id: d.Target!.Id!, port: d.Target!.Port ?? 0 }))
+    .sort(compareTargets);
+}
+
+export function compareTargets(a: Target, b: Target): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : a.port - b.port;
+}
+
+export function toRules(permissions: readonly IpPermission[] | undefined): ObservedRule[] {
+  const rules: ObservedRule[] = [];
+  for (const p of permissions ?? []) {
+    const base = { protocol: p.IpProtocol ?? '-1', fromPort: p.FromPort ?? -1, toPort: p.ToPort ?? -1 };
+    for (const r of p.IpRanges ?? []) rules.push({ ...base, cidr: r.CidrIp! });
+    for (const r of p.Ipv6Ranges ?? []) rules.push({ ...base, cidr: r.CidrIpv6!.toLowerCase() });
+  }
+  return rules;
+}
+
+export function toSubnet(s: Ec2Subnet): Subnet {
+  return {
+    id: s.SubnetId!,
+    vpcId: s.VpcId ?? '',
+    availabilityZone: s.AvailabilityZone ?? '',
+    cidr: s.CidrBlock ?? '',
+    tags: toTags(s.Tags as Ec2Tag[] | undefined),
+  };
+}

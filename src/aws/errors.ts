@@ -1,0 +1,48 @@
+import { ConfigError, RetryableError } from '../errors';
+
+/** The AWS error code of an SDK exception (`name` in SDK v3), if it is one. */
+export function awsErrorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { name?: unknown; Code?: unknown; $metadata?: unknown };
+  if (e.$metadata === undefined) return undefined;
+  return typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : undefined;
+}
+
+/**
+ * Codes that mean the request itself cannot succeed as the Service describes it: retrying
+ * will not help, the user has to change something.
+ */
+const USER_ERRORS = new Set([
+  'CertificateNotFound',
+  'SSLPolicyNotFound',
+  'InvalidConfigurationRequest',
+  'InvalidSubnet',
+  'InvalidSecurityGroup',
+  'InvalidGroup.NotFound',
+  'SubnetNotFound',
+  'ValidationError',
+  'TooManyLoadBalancers',
+  'TooManyTargetGroups',
+  'TooManyListeners',
+  'TooManyTags',
+  'TooManyCertificates',
+  'UnsupportedProtocol',
+  'AllocationIdNotFound',
+  'AvailabilityZoneNotSupported',
+]);
+
+/**
+ * AWS is eventually consistent: a listener just deleted may still hold its target group,
+ * an NLB just deleted may still hold its security group. These clear up by themselves.
+ */
+const TRANSIENT = new Set(['ResourceInUse', 'DependencyViolation', 'OperationNotPermitted']);
+
+/** Maps an SDK error from `action` onto ferry's vocabulary, keeping the AWS message. */
+export function classifyAwsError(err: unknown, action: string): unknown {
+  const code = awsErrorCode(err);
+  if (code === undefined) return err;
+  const message = `${action}: ${code}: ${(err as Error).message}`;
+  if (USER_ERRORS.has(code)) return new ConfigError(message, { cause: err });
+  if (TRANSIENT.has(code)) return new RetryableError(message, { cause: err, retryAfterMs: 5_000 });
+  return new RetryableError(message, { cause: err });
+}

@@ -1,0 +1,256 @@
+import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, type Filter } from '@aws-sdk/client-ec2';
+import {
+  DescribeListenerCertificatesCommand,
+  DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  type TargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ConfigError } from '../errors';
+import type { Subnet, SubnetSelector } from '../model/types';
+import { TAG_CLUSTER, TAG_SERVICE, ownedByCluster } from '../model/tags';
+import { chunk, settleAll, type Limiter } from '../util/limit';
+import type { AwsClients } from './clients';
+import { awsErrorCode } from './errors';
+import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from './observed';
+import { toLoadBalancer, toRules, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
+
+export interface ObserveRequest {
+  cluster: string;
+  /** `<namespace>/<name>`: the security groups are found by their ownership tags. */
+  service: string;
+  /** Desired and previously recorded names: the NLB is found by name, never by listing the region. */
+  loadBalancerNames: string[];
+  targetGroupNames: string[];
+  /** Resolve the model's subnets (full scope, non-empty model). */
+  subnets?: { selector: SubnetSelector; vpcId?: string };
+  /** Read registered targets (DescribeTargetHealth); skipped when the checkpoint says they have not changed. */
+  readTargets: boolean;
+  /**
+   * Read listeners and target group attributes. Deleting needs neither: it needs only what
+   * exists, its tags, and the load balancers' attributes (deletion protection).
+   */
+  details: boolean;
+}
+
+/**
+ * Reads everything AWS holds for one Service with the fewest calls: each load balancer by
+ * name (one DescribeLoadBalancers), its listeners and target groups, any recorded or desired
+ * target group not behind it by name, tags in batches of 20, attributes, target health only
+ * when asked, the security groups by one tag-filtered DescribeSecurityGroups.
+ */
+export async function observe(aws: AwsClients, request: ObserveRequest, limit: Limiter): Promise<ObservedState> {
+  const [found, subnets, securityGroups] = await Promise.all([
+    findLoadBalancers(aws, request.loadBalancerNames, limit),
+    request.subnets ? resolveSubnets(aws, request.subnets.selector, request.subnets.vpcId, limit) : undefined,
+    findSecurityGroups(aws, request.cluster, request.service, limit),
+  ]);
+
+  const behind = await settleAll(found, limit, async (lb) => {
+    const [listeners, groups, attributes] = await Promise.all([
+      request.details ? limit(() => describeListeners(aws, lb.LoadBalancerArn!)) : [],
+      limit(() => aws.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn }))),
+      limit(() => aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }))),
+    ]);
+    return { lb, listeners, groups: groups.TargetGroups ?? [], attributes: toTags(attributes.Attributes) };
+  });
+
+  const groupsByArn = new Map<string, TargetGroup>();
+  for (const b of behind) for (const g of b.groups) groupsByArn.set(g.TargetGroupArn!, g);
+  const knownNames = new Set([...groupsByArn.values()].map((g) => g.TargetGroupName));
+  const missing = request.targetGroupNames.filter((n) => !knownNames.has(n));
+  for (const g of await findTargetGroups(aws, missing, limit)) groupsByArn.set(g.TargetGroupArn!, g);
+
+  const tags = await describeTags(aws, [...found.map((lb) => lb.LoadBalancerArn!), ...groupsByArn.keys()], limit);
+  const targetGroups = await readTargetGroups(aws, [...groupsByArn.values()], tags, request, limit, request.details);
+  await readAdditionalCertificates(aws, behind.flatMap((b) => b.listeners), limit);
+
+  const loadBalancers: ObservedLoadBalancer[] = behind.map((b) => ({
+    ...toLoadBalancer(b.lb, tags.get(b.lb.LoadBalancerArn!) ?? {}),
+    attributes: b.attributes,
+    listeners: b.listeners,
+  }));
+  return { scope: 'full', ...(subnets ? { subnets } : {}), loadBalancers, targetGroups, securityGroups };
+}
+
+/**
+ * The narrow observation for a checkpoint that says only targets changed: the target groups
+ * by their names in one call, their tags and their registrations. Returns undefined when a
+ * target group is missing, so the caller falls back to a full observation.
+ */
+export async function observeTargets(
+  aws: AwsClients,
+  request: ObserveRequest,
+  limit: Limiter,
+): Promise<ObservedState | undefined> {
+  let groups: TargetGroup[];
+  try {
+    groups = (await limit(() => aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: request.targetGroupNames }))))
+      .TargetGroups ?? [];
+  } catch (err) {
+    if (awsErrorCode(err) === 'TargetGroupNotFound') return undefined;
+    throw err;
+  }
+  const tags = await describeTags(aws, groups.map((g) => g.TargetGroupArn!), limit);
+  const targetGroups = await readTargetGroups(aws, groups, tags, { ...request, readTargets: true }, limit, false);
+  return { scope: 'targets', loadBalancers: [], targetGroups, securityGroups: [] };
+}
+
+async function findLoadBalancers(aws: AwsClients, names: readonly string[], limit: Limiter) {
+  const found = await settleAll([...new Set(names)], limit, async (name) => {
+    try {
+      const out = await aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] }));
+      return out.LoadBalancers ?? [];
+    } catch (err) {
+      if (awsErrorCode(err) === 'LoadBalancerNotFound') return [];
+      throw err;
+    }
+  });
+  return found.flat();
+}
+
+async function findTargetGroups(aws: AwsClients, names: readonly string[], limit: Limiter): Promise<TargetGroup[]> {
+  const found = await settleAll([...new Set(names)], limit, async (name) => {
+    try {
+      return (await aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [name] }))).TargetGroups ?? [];
+    } catch (err) {
+      if (awsErrorCode(err) === 'TargetGroupNotFound') return [];
+      throw err;
+    }
+  });
+  return found.flat();
+}
+
+/** A load balancer's listeners, all pages, sorted by port. */
+export async function describeListeners(aws: AwsClients, loadBalancerArn: string): Promise<ObservedListener[]> {
+  const listeners: ObservedListener[] = [];
+  let marker: string | undefined;
+  do {
+    const out = await aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn, Marker: marker }));
+    for (const l of out.Listeners ?? []) {
+      const forward = l.DefaultActions?.find((a) => a.Type === 'forward');
+      listeners.push({
+        arn: l.ListenerArn!,
+        port: l.Port ?? 0,
+        protocol: l.Protocol ?? '',
+        targetGroupArn: forward?.TargetGroupArn ?? forward?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn,
+        certificates: (l.Certificates ?? []).map((c) => c.CertificateArn!),
+        sslPolicy: l.SslPolicy,
+      });
+    }
+    marker = out.NextMarker;
+  } while (marker);
+  return listeners.sort((a, b) => a.port - b.port);
+}
+
+/** A TLS listener's non-default certificates are only visible through DescribeListenerCertificates. */
+async function readAdditionalCertificates(aws: AwsClients, listeners: ObservedListener[], limit: Limiter): Promise<void> {
+  const tls = listeners.filter((l) => l.protocol === 'TLS');
+  await settleAll(tls, limit, async (listener) => {
+    const out = await aws.elbv2.send(new DescribeListenerCertificatesCommand({ ListenerArn: listener.arn }));
+    const extra = (out.Certificates ?? []).filter((c) => !c.IsDefault).map((c) => c.CertificateArn!).sort();
+    listener.certificates = [...listener.certificates.slice(0, 1), ...extra];
+  });
+}
+
+async function describeTags(aws: AwsClients, arns: readonly string[], limit: Limiter) {
+  const tags = new Map<string, Record<string, string>>();
+  // DescribeTags takes at most 20 resources per call.
+  await settleAll(chunk(arns, 20), limit, async (batch) => {
+    const out = await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
+    for (const d of out.TagDescriptions ?? []) tags.set(d.ResourceArn!, toTags(d.Tags));
+  });
+  return tags;
+}
+
+async function readTargetGroups(
+  aws: AwsClients,
+  groups: readonly TargetGroup[],
+  tags: Map<string, Record<string, string>>,
+  request: ObserveRequest,
+  limit: Limiter,
+  readAttributes: boolean,
+): Promise<ObservedTargetGroup[]> {
+  const observed = await settleAll(groups, limit, async (g) => {
+    const arn = g.TargetGroupArn!;
+    const base = toTargetGroup(g, tags.get(arn) ?? {});
+    // Nothing but the ownership check is needed of groups that are not this cluster's.
+    if (!ownedByCluster(base.tags, request.cluster)) return base;
+    const [attributes, health] = await Promise.all([
+      readAttributes
+        ? limit(() => aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })))
+        : undefined,
+      request.readTargets
+        ? limit(() => aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })))
+        : undefined,
+    ]);
+    return {
+      ...base,
+      ...(attributes ? { attributes: toTags(attributes.Attributes) } : {}),
+      ...(health ? { targets: toTargets(health.TargetHealthDescriptions) } : {}),
+    };
+  });
+  return observed.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function findSecurityGroups(aws: AwsClients, cluster: string, service: string, limit: Limiter): Promise<ObservedSecurityGroup[]> {
+  return limit(() =>
+    describeSecurityGroups(aws, [
+      { Name: `tag:${TAG_CLUSTER}`, Values: [cluster] },
+      { Name: `tag:${TAG_SERVICE}`, Values: [service] },
+    ]),
+  );
+}
+
+/** Security groups matching EC2 filters, all pages. */
+export async function describeSecurityGroups(aws: AwsClients, filters: Filter[]): Promise<ObservedSecurityGroup[]> {
+  const groups: ObservedSecurityGroup[] = [];
+  let token: string | undefined;
+  do {
+    const out = await aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters, NextToken: token }));
+    for (const g of out.SecurityGroups ?? []) {
+      groups.push({ id: g.GroupId!, name: g.GroupName ?? '', vpcId: g.VpcId ?? '', tags: toTags(g.Tags), ingress: toRules(g.IpPermissions) });
+    }
+    token = out.NextToken;
+  } while (token);
+  return groups.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The subnets a selector can choose from; the planner picks one per Availability Zone. */
+async function resolveSubnets(
+  aws: AwsClients,
+  selector: SubnetSelector,
+  vpcId: string | undefined,
+  limit: Limiter,
+): Promise<Subnet[]> {
+  const vpcFilter: Filter[] = vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [];
+  const queries: Array<{ SubnetIds?: string[]; Filters?: Filter[] }> = [];
+  if (selector.kind === 'discover') {
+    queries.push({ Filters: [{ Name: 'tag-key', Values: [selector.roleTag] }, ...vpcFilter] });
+  } else {
+    if (selector.ids.length > 0) queries.push({ SubnetIds: selector.ids });
+    if (selector.names.length > 0) queries.push({ Filters: [{ Name: 'tag:Name', Values: selector.names }, ...vpcFilter] });
+  }
+  const results = await settleAll(queries, limit, async (query) => {
+    const subnets: Subnet[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const out = await aws.ec2.send(new DescribeSubnetsCommand({ ...query, NextToken: token }));
+        subnets.push(...(out.Subnets ?? []).map(toSubnet));
+        token = out.NextToken;
+      } while (token);
+    } catch (err) {
+      if (awsErrorCode(err) === 'InvalidSubnetID.NotFound') {
+        throw new ConfigError(`annotation ferry.io/subnets: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+    return subnets;
+  });
+  return results.flat().sort((a, b) => a.id.localeCompare(b.id));
+}

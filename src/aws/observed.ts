@@ -1,0 +1,71 @@
+import type { HealthCheck, Subnet, Target } from '../model/types';
+
+/**
+ * What AWS holds for one Service, as read by `observe`. Fields that a narrower observation
+ * did not read are `undefined`, and the planner leaves those aspects alone.
+ */
+export interface ObservedState {
+  /** `targets`: only target groups and their registrations (the checkpoint said nothing else changed). */
+  scope: 'full' | 'targets';
+  /** Subnets matching the model's selector; undefined when not needed. */
+  subnets?: Subnet[];
+  loadBalancers: ObservedLoadBalancer[];
+  targetGroups: ObservedTargetGroup[];
+  securityGroups: ObservedSecurityGroup[];
+}
+
+export interface ObservedLoadBalancer {
+  arn: string;
+  name: string;
+  dnsName: string;
+  type: string;
+  scheme: string;
+  vpcId: string;
+  ipAddressType: string;
+  subnets: string[];
+  securityGroups: string[];
+  tags: Record<string, string>;
+  attributes?: Record<string, string>;
+  listeners: ObservedListener[];
+}
+
+export interface ObservedListener {
+  arn: string;
+  port: number;
+  protocol: string;
+  targetGroupArn: string | undefined;
+  /** The default certificate first, then the listener's additional certificates. */
+  certificates: string[];
+  sslPolicy: string | undefined;
+}
+
+export interface ObservedTargetGroup {
+  arn: string;
+  name: string;
+  protocol: string;
+  port: number;
+  targetType: string;
+  vpcId: string;
+  loadBalancerArns: string[];
+  healthCheck: HealthCheck;
+  tags: Record<string, string>;
+  attributes?: Record<string, string>;
+  /** Registered targets, sorted; undefined when not read. */
+  targets?: Target[];
+}
+
+/** One ingress permission, flattened to a single CIDR. */
+export interface ObservedRule {
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  cidr: string;
+}
+
+export interface ObservedSecurityGroup {
+  id: string;
+  name: string;
+  vpcId: string;
+  tags: Record<string, string>;
+  ingress: ObservedRule[];
+}

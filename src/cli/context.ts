@@ -1,0 +1,26 @@
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients';
+import type { FerryConfig } from '../config/env';
+import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
+import { Reconciler } from '../reconcile/reconciler';
+
+/** The wired-up core for one process: Kubernetes, AWS and the reconciler over them. */
+export interface Ferry {
+  config: FerryConfig;
+  kube: KubeApi;
+  aws: AwsClients;
+  reconciler: Reconciler;
+  close(): void;
+}
+
+export function connect(config: FerryConfig): Ferry {
+  const kube = new ClientNodeKubeApi(loadKubeConfig(config.kubeconfig));
+  const aws = createAwsClients({ region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+  const reconciler = new Reconciler(kube, aws, {
+    clusterName: config.clusterName,
+    claimUnclassedServices: config.claimUnclassedServices,
+    nodeHealthPort: config.nodeHealthPort,
+    awsConcurrency: config.awsConcurrency,
+    ...(config.vpcId ? { vpcId: config.vpcId } : {}),
+  });
+  return { config, kube, aws, reconciler, close: () => destroyAwsClients(aws) };
+}

@@ -1,0 +1,34 @@
+import type { AwsError } from './errors';
+import type { ListStyle, ParamErrors, Params } from './query';
+import type { AwsState } from './state';
+import type { XmlValue } from './xml';
+
+/** What a handler sees: the shared world, the request, and the clock of this call. */
+export interface HandlerContext {
+  readonly state: AwsState;
+  readonly params: Params;
+  readonly now: Date;
+}
+
+/** The members of the operation's result, rendered into the service's envelope. */
+export type ResultFields = { readonly [key: string]: XmlValue };
+export type Handler = (ctx: HandlerContext) => ResultFields;
+
+/** Everything the HTTP edge needs to serve one query-protocol service. */
+export interface ServiceDefinition {
+  readonly service: 'ec2' | 'elbv2';
+  readonly version: string;
+  readonly listStyle: ListStyle;
+  readonly paramErrors: ParamErrors;
+  /** Runs the action; throws {@link AwsError} for AWS errors (an unknown action included). */
+  dispatch(action: string, ctx: HandlerContext): ResultFields;
+  renderResult(action: string, fields: ResultFields, requestId: string): string;
+  renderError(error: AwsError, requestId: string): string;
+  /** The error this service answers when a caller exceeds its request rate. */
+  throttlingError(): AwsError;
+}
+
+/** AWS's convention, and the emulator's definition of "mutating": not Describe*, Get* or List*. */
+export function isMutating(action: string): boolean {
+  return !/^(Describe|Get|List)/.test(action);
+}

@@ -1,0 +1,40 @@
+/**
+ * ferry's error vocabulary, kept deliberately small (as in k8s.io/cloud-provider):
+ *
+ * - {@link ConfigError}: the user's input cannot be served as it is (an annotation,
+ *   a Service field, the environment). Retrying does not help; the message says what
+ *   to change. Reconciles turn it into a `SyncLoadBalancerFailed` Event.
+ * - {@link RetryableError}: a transient condition (throttling that outlasted the
+ *   backoff, a conflict, a dependency AWS has not released yet). The host retries,
+ *   after `retryAfterMs` when given.
+ * - {@link OwnershipError}: a resource ferry would have to touch is not ferry's.
+ *   ferry never modifies it; the user has to resolve the clash.
+ */
+export class FerryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ConfigError extends FerryError {}
+
+export class OwnershipError extends FerryError {}
+
+export class RetryableError extends FerryError {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** Someone else changed the object between ferry's read and its conditional write. */
+export class ConflictError extends RetryableError {}
+
+/** A message fit for a log line or an Event, whatever was thrown. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,328 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+
+/**
+ * The `ferry.io/` annotations: one zod schema that is the single source of truth for the
+ * webhook's denials, the model builder and the README's table (`annotationDocs()`).
+ *
+ * Values are strings on the wire; each field parses its string into the typed value the
+ * model builder uses. Defaults that depend on other inputs (the nodes, the traffic policy)
+ * are applied by the model builder, not here.
+ */
+export const ANNOTATION_PREFIX = 'ferry.io/';
+
+interface Doc {
+  /** What a valid value looks like, used in error messages and the docs table. */
+  accepted: string;
+  description: string;
+  default?: string;
+}
+
+function annotation<T extends z.ZodType>(schema: T, doc: Doc) {
+  return schema.optional().meta(doc as unknown as Record<string, unknown>);
+}
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const nonEmptyList = list.pipe(z.array(z.string()).min(1));
+
+function integer(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\s*\d+\s*$/)
+    .transform((v) => Number(v))
+    .pipe(z.number().int().min(min).max(max));
+}
+
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+const upper = <T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .transform((v) => v.trim().toUpperCase())
+    .pipe(z.enum(values));
+
+const keyValues = list.transform((items, ctx) => {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = (eq < 0 ? item : item.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : item.slice(eq + 1).trim();
+    if (key.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" has no key; write key=value` });
+      return z.NEVER;
+    }
+    out[key] = value;
+  }
+  return out;
+});
+
+/** AWS: 1–32 alphanumerics or hyphens, no hyphen at either end, not starting with `internal-`. */
+export const LOAD_BALANCER_NAME = /^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+
+const portSelector = list.pipe(
+  z.array(z.string().regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?|\d{1,5})$/)).min(1),
+);
+
+const shape = {
+  'ferry.io/scheme': annotation(z.enum(['internal', 'internet-facing']), {
+    accepted: '`internal` or `internet-facing`',
+    default: 'internal',
+    description: 'Whether the NLB has public addresses. Changing it replaces the NLB (new one first).',
+  }),
+  'ferry.io/target-type': annotation(z.enum(['instance', 'ip']), {
+    accepted: '`instance` or `ip`',
+    default: '`instance` when every eligible node has an AWS providerID, else `ip`',
+    description: 'Register nodes by instance ID or by InternalIP. Changing it replaces the target groups.',
+  }),
+  'ferry.io/subnets': annotation(nonEmptyList, {
+    accepted: 'comma-separated subnet IDs (`subnet-…`) or subnet Name tags',
+    default: 'discovered by the `kubernetes.io/role/elb` or `kubernetes.io/role/internal-elb` tag plus `kubernetes.io/cluster/<cluster>`, one per AZ',
+    description: 'The subnets of the NLB, at most one per Availability Zone.',
+  }),
+  'ferry.io/healthcheck-protocol': annotation(upper(['TCP', 'HTTP', 'HTTPS'] as const), {
+    accepted: '`TCP`, `HTTP` or `HTTPS`',
+    default: 'HTTP',
+    description: 'Health check protocol of every target group.',
+  }),
+  'ferry.io/healthcheck-port': annotation(
+    z.union([z.literal('traffic-port'), integer(1, 65535)]),
+    {
+      accepted: '`traffic-port` or a port number from 1 to 65535',
+      default: 'healthCheckNodePort (externalTrafficPolicy Local) or 10256, the node agent',
+      description: 'Port the health check connects to on each target.',
+    },
+  ),
+  'ferry.io/healthcheck-path': annotation(z.string().regex(/^\/[\x21-\x7e]{0,1023}$/), {
+    accepted: 'an HTTP path starting with `/`, at most 1024 printable characters',
+    default: '/healthz',
+    description: 'Path of HTTP and HTTPS health checks.',
+  }),
+  'ferry.io/healthcheck-interval': annotation(integer(5, 300), {
+    accepted: 'whole seconds from 5 to 300',
+    default: '10',
+    description: 'Seconds between health checks of one target.',
+  }),
+  'ferry.io/healthcheck-timeout': annotation(integer(2, 120), {
+    accepted: 'whole seconds from 2 to 120, less than the interval',
+    default: '6',
+    description: 'Seconds after which a health check without an answer fails.',
+  }),
+  'ferry.io/healthcheck-healthy-threshold': annotation(integer(2, 10), {
+    accepted: 'a whole number from 2 to 10',
+    default: '2',
+    description: 'Consecutive successes before a target counts as healthy.',
+  }),
+  'ferry.io/healthcheck-unhealthy-threshold': annotation(integer(2, 10), {
+    accepted: 'a whole number from 2 to 10',
+    default: '2',
+    description: 'Consecutive failures before a target counts as unhealthy.',
+  }),
+  'ferry.io/healthcheck-success-codes': annotation(
+    z
+      .string()
+      .regex(/^\s*[2-5]\d\d(\s*-\s*[2-5]\d\d)?(\s*,\s*[2-5]\d\d(\s*-\s*[2-5]\d\d)?)*\s*$/)
+      .transform((v) => v.replace(/\s+/g, ''))
+      .refine((v) => v.split(',').every(validCodeRange), {
+        message: 'codes must lie between 200 and 599, ranges low-high',
+      }),
+    {
+      accepted: 'HTTP codes from 200 to 599 as `200`, `200,204` or `200-399`',
+      default: '200-399',
+      description: 'HTTP codes a healthy target answers with (HTTP and HTTPS health checks).',
+    },
+  ),
+  'ferry.io/proxy-protocol': annotation(portSelector, {
+    accepted: '`*` or comma-separated port names or numbers',
+    description: 'Send the PROXY protocol v2 header to targets of these ports.',
+  }),
+  'ferry.io/cross-zone': annotation(bool, {
+    accepted: '`true` or `false`',
+    default: 'false',
+    description: 'Cross-zone load balancing of the NLB.',
+  }),
+  'ferry.io/deregistration-delay': annotation(integer(0, 3600), {
+    accepted: 'whole seconds from 0 to 3600',
+    default: '300',
+    description: 'How long a removed node keeps its established connections.',
+  }),
+  'ferry.io/ssl-cert': annotation(
+    list.pipe(z.array(z.string().regex(/^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate|server-certificate)\/.+$/)).min(1)),
+    {
+      accepted: 'comma-separated ACM or IAM certificate ARNs',
+      description: 'Terminate TLS on the NLB with these certificates (the first is the default).',
+    },
+  ),
+  'ferry.io/ssl-ports': annotation(portSelector, {
+    accepted: '`*` or comma-separated port names or numbers',
+    default: '`*` (every TCP port) when `ferry.io/ssl-cert` is set',
+    description: 'Which TCP ports get TLS listeners.',
+  }),
+  'ferry.io/ssl-negotiation-policy': annotation(z.string().regex(/^ELBSecurityPolicy-[A-Za-z0-9-]+$/), {
+    accepted: 'an ELB security policy name such as `ELBSecurityPolicy-TLS13-1-2-2021-06`',
+    default: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+    description: 'TLS negotiation policy of the TLS listeners.',
+  }),
+  'ferry.io/additional-tags': annotation(
+    keyValues.refine((tags) => !Object.keys(tags).some((k) => k.startsWith(ANNOTATION_PREFIX)), {
+      message: 'keys under ferry.io/ are ferry\'s ownership tags and cannot be set',
+    })
+      .refine((tags) => !Object.keys(tags).some((k) => k.toLowerCase().startsWith('aws:')), {
+        message: 'keys starting with aws: are reserved by AWS',
+      })
+      .refine((tags) => Object.entries(tags).every(([k, v]) => k.length <= 128 && v.length <= 256), {
+        message: 'tag keys may have at most 128 characters and values 256',
+      }),
+    {
+      accepted: 'comma-separated `key=value` pairs; keys not under `ferry.io/` or `aws:`',
+      description: 'Extra tags on every AWS resource ferry creates for the Service.',
+    },
+  ),
+  'ferry.io/security-groups': annotation(list.pipe(z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/)).min(1).max(5)), {
+    accepted: '1 to 5 comma-separated security group IDs (`sg-…`)',
+    default: 'a security group ferry creates and manages for the Service',
+    description: 'Bring your own security groups for the NLB; ferry then manages none.',
+  }),
+  'ferry.io/ip-address-type': annotation(z.enum(['ipv4', 'dualstack']), {
+    accepted: '`ipv4` or `dualstack`',
+    default: 'ipv4',
+    description: 'Address family of the NLB.',
+  }),
+  'ferry.io/deletion-protection': annotation(bool, {
+    accepted: '`true` or `false`',
+    default: 'false',
+    description: 'While true, ferry refuses to delete the NLB (remove it to let the Service go).',
+  }),
+  'ferry.io/target-node-labels': annotation(
+    keyValues.refine((labels) => Object.keys(labels).length > 0, { message: 'name at least one label' }),
+    {
+      accepted: 'comma-separated `key=value` (or bare `key` for "has the label")',
+      description: 'Register only nodes carrying all of these labels.',
+    },
+  ),
+  'ferry.io/name': annotation(z.string().regex(LOAD_BALANCER_NAME), {
+    accepted: '1–32 letters, digits or hyphens, not starting or ending with a hyphen nor starting with `internal-`',
+    default: '`k8s-<namespace>-<name>-<hash>`',
+    description: 'Explicit NLB name. ferry refuses a name whose NLB belongs to another Service.',
+  }),
+} as const;
+
+export const annotationsSchema = z.strictObject(shape).superRefine((a, ctx) => {
+  const interval = a['ferry.io/healthcheck-interval'] ?? 10;
+  const timeout = a['ferry.io/healthcheck-timeout'];
+  if (timeout !== undefined && timeout >= interval) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ferry.io/healthcheck-timeout'],
+      message: `must be less than the interval (${interval}s)`,
+    });
+  }
+  if (a['ferry.io/ssl-ports'] && !a['ferry.io/ssl-cert']) {
+    ctx.addIssue({ code: 'custom', path: ['ferry.io/ssl-ports'], message: 'needs ferry.io/ssl-cert as well' });
+  }
+  if (a['ferry.io/ssl-negotiation-policy'] && !a['ferry.io/ssl-cert']) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ferry.io/ssl-negotiation-policy'],
+      message: 'needs ferry.io/ssl-cert as well',
+    });
+  }
+  if (a['ferry.io/healthcheck-protocol'] === 'TCP') {
+    for (const key of ['ferry.io/healthcheck-path', 'ferry.io/healthcheck-success-codes'] as const) {
+      if (a[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'applies to HTTP and HTTPS health checks only' });
+      }
+    }
+  }
+});
+
+export type Annotations = z.output<typeof annotationsSchema>;
+export type AnnotationKey = keyof typeof shape;
+
+function validCodeRange(range: string): boolean {
+  const [low, high = low] = range.split('-').map(Number) as [number, number?];
+  return low >= 200 && high <= 599 && low <= high;
+}
+
+/**
+ * Parses the `ferry.io/` annotations of a Service. Throws a {@link ConfigError} whose
+ * message names each bad annotation, its value and what is accepted.
+ */
+export function parseAnnotations(all: Record<string, string> | undefined): Annotations {
+  const problems = validateAnnotations(all);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return annotationsSchema.parse(ours(all));
+}
+
+/** The problems with a Service's `ferry.io/` annotations, one sentence each; empty if valid. */
+export function validateAnnotations(all: Record<string, string> | undefined): string[] {
+  const mine = ours(all);
+  const result = annotationsSchema.safeParse(mine);
+  if (result.success) return [];
+  return result.error.issues.flatMap((issue) => describeIssue(issue, mine));
+}
+
+function ours(all: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(all ?? {})) {
+    if (key.startsWith(ANNOTATION_PREFIX)) out[key] = value;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, values: Record<string, string>): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const hint = closest(key, Object.keys(shape));
+      return hint
+        ? `unknown annotation ${key}: did you mean ${hint}?`
+        : `unknown annotation ${key}: ferry reads ${Object.keys(shape).join(', ')}`;
+    });
+  }
+  const key = String(issue.path[0]);
+  const doc = docOf(key as AnnotationKey);
+  const value = JSON.stringify(values[key]);
+  const detail = issue.code === 'custom' ? `${issue.message}` : `expected ${doc?.accepted ?? 'a valid value'}`;
+  return [`annotation ${key}=${value} is invalid: ${detail}`];
+}
+
+function docOf(key: AnnotationKey): Doc | undefined {
+  const field = shape[key];
+  return field ? (z.globalRegistry.get(field) as unknown as Doc | undefined) : undefined;
+}
+
+/** Rows for the README's annotation table, in schema order. */
+export function annotationDocs(): Array<{ key: string } & Doc> {
+  return (Object.keys(shape) as AnnotationKey[]).map((key) => ({ key, ...(docOf(key) as Doc) }));
+}
+
+/** The nearest known key within edit distance 3, to catch typos such as `ferry.io/shceme`. */
+function closest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    const d = editDistance(key, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import type { Scheme, ServiceRef, TargetGroupProtocol, TargetType } from './types';
+
+/**
+ * Deterministic AWS names, at most 32 characters (the ELBv2 limit for both load balancers
+ * and target groups): `k8s-<namespace:8>-<name:8>-<hash:10>`. Namespace and name keep only
+ * their alphanumerics, so the result always satisfies AWS's name rules.
+ *
+ * The hash covers every input that AWS cannot change in place, so a change that forces
+ * replacement yields a new name and the replacement can be created before the old resource
+ * goes (no `DuplicateLoadBalancerName`, no listener pointing nowhere):
+ * - load balancer: cluster, Service UID, scheme;
+ * - target group: cluster, Service UID, its load balancer's name (a network target group
+ *   serves one load balancer only, so a replaced NLB needs new groups too), service port,
+ *   protocol, target type;
+ * - security group: cluster, Service UID (its rules change in place; the VPC is in the name's
+ *   scope on the AWS side).
+ *
+ * The Service UID keeps a re-created Service from adopting its predecessor's resources.
+ */
+export function loadBalancerName(cluster: string, service: ServiceRef, scheme: Scheme): string {
+  return compose(service, hash(cluster, service.uid, scheme));
+}
+
+export function targetGroupName(
+  cluster: string,
+  service: ServiceRef,
+  group: { loadBalancer: string; servicePort: number; protocol: TargetGroupProtocol; targetType: TargetType },
+): string {
+  return compose(
+    service,
+    hash(cluster, service.uid, group.loadBalancer, String(group.servicePort), group.protocol, group.targetType),
+  );
+}
+
+export function securityGroupName(cluster: string, service: ServiceRef): string {
+  return compose(service, hash(cluster, service.uid, 'security-group'));
+}
+
+function compose(service: ServiceRef, digest: string): string {
+  return `k8s-${clean(service.namespace)}-${clean(service.name)}-${digest}`;
+}
+
+function clean(part: string): string {
+  return part.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toLowerCase();
+}
+
+/** Hex digest of the parts, NUL-separated so that ("ab","c") and ("a","bc") differ. */
+export function hash(...parts: string[]): string {
+  return digest(parts.join('\0')).slice(0, 10);
+}
+
+export function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

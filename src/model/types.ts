@@ -1,0 +1,119 @@
+/**
+ * The desired state of one Service's load balancer, as plain JSON-serialisable data.
+ * `buildModel` produces it without I/O; the planner compares it with what AWS holds.
+ */
+
+export type Scheme = 'internal' | 'internet-facing';
+export type TargetType = 'instance' | 'ip';
+export type IpAddressType = 'ipv4' | 'dualstack';
+export type TargetGroupProtocol = 'TCP' | 'UDP' | 'TCP_UDP';
+export type ListenerProtocol = TargetGroupProtocol | 'TLS';
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface HealthCheck {
+  protocol: 'TCP' | 'HTTP' | 'HTTPS';
+  /** A port number, or `traffic-port` for the port each target is registered on. */
+  port: number | 'traffic-port';
+  /** HTTP and HTTPS only. */
+  path?: string;
+  /** HTTP and HTTPS only. */
+  successCodes?: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface Target {
+  /** Instance ID for `instance` target groups, IPv4 address for `ip`. */
+  id: string;
+  port: number;
+}
+
+export interface TargetGroupModel {
+  /** Deterministic; hashes every field AWS cannot change in place. */
+  name: string;
+  /** The Service port (listener port) this target group serves. */
+  servicePort: number;
+  protocol: TargetGroupProtocol;
+  /** The NodePort; every target is registered on it. */
+  port: number;
+  targetType: TargetType;
+  healthCheck: HealthCheck;
+  /** Only the attributes ferry manages; others are left as AWS has them. */
+  attributes: Record<string, string>;
+  tags: Record<string, string>;
+  /** Sorted by id, then port. */
+  targets: Target[];
+}
+
+export interface ListenerModel {
+  port: number;
+  protocol: ListenerProtocol;
+  /** Name of the target group the listener forwards to. */
+  targetGroup: string;
+  /** TLS only: certificate ARNs, the first is the default certificate. */
+  certificates: string[];
+  /** TLS only. */
+  sslPolicy?: string;
+}
+
+export interface IngressRule {
+  protocol: 'tcp' | 'udp';
+  port: number;
+  cidr: string;
+}
+
+export interface SecurityGroupModel {
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  /** Sorted; the complete set of ingress rules ferry keeps on the group. */
+  ingress: IngressRule[];
+}
+
+export type SubnetSelector =
+  | { kind: 'explicit'; ids: string[]; names: string[] }
+  | { kind: 'discover'; roleTag: string; clusterTag: string };
+
+export interface LoadBalancerSpec {
+  name: string;
+  /** Set by `ferry.io/name`: the name cannot carry a hash, so the NLB cannot be replaced under it. */
+  explicitName: boolean;
+  scheme: Scheme;
+  ipAddressType: IpAddressType;
+  subnets: SubnetSelector;
+  /** The group ferry manages, or the user's own groups from `ferry.io/security-groups`. */
+  securityGroups: { managed: SecurityGroupModel } | { ids: string[] };
+  attributes: Record<string, string>;
+  tags: Record<string, string>;
+  /** Sorted by port. */
+  listeners: ListenerModel[];
+  /** Sorted by service port. */
+  targetGroups: TargetGroupModel[];
+}
+
+/** `loadBalancer: null` is the empty model: whatever ferry made for the Service goes. */
+export interface LoadBalancerModel {
+  service: ServiceRef;
+  loadBalancer: LoadBalancerSpec | null;
+  /**
+   * `ferry.io/deletion-protection`: while true ferry refuses to delete the Service's load
+   * balancer, also when the model is empty (the Service is being deleted).
+   */
+  deletionProtection: boolean;
+}
+
+/** A subnet as AWS reports it, for choosing one per Availability Zone. */
+export interface Subnet {
+  id: string;
+  vpcId: string;
+  availabilityZone: string;
+  cidr: string;
+  tags: Record<string, string>;
+}

@@ -1,0 +1,55 @@
+import type { ObservedLoadBalancer } from '../aws/observed';
+import type { LoadBalancerSpec } from '../model/types';
+import { Phase, type Action, type SecurityGroupRef } from './actions';
+import { LOAD_BALANCER_DEFAULTS } from './defaults';
+import { changedEntries, isEmpty, sameSet, tagDrift } from './diff';
+
+/** The NLB itself: create it, or change what AWS can change in place. */
+export function planLoadBalancer(
+  spec: LoadBalancerSpec,
+  current: ObservedLoadBalancer | undefined,
+  subnets: string[],
+  securityGroups: SecurityGroupRef[],
+  securityGroupIds: ReadonlyMap<string, string>,
+): Action[] {
+  const name = spec.name;
+  if (!current) {
+    const actions: Action[] = [
+      {
+        phase: Phase.Create,
+        op: 'CreateLoadBalancer',
+        name,
+        scheme: spec.scheme,
+        ipAddressType: spec.ipAddressType,
+        subnets,
+        securityGroups,
+        tags: spec.tags,
+      },
+    ];
+    const nonDefault = changedEntries(spec.attributes, LOAD_BALANCER_DEFAULTS);
+    if (!isEmpty(nonDefault)) {
+      actions.push({ phase: Phase.Configure, op: 'ModifyLoadBalancerAttributes', loadBalancer: name, attributes: nonDefault });
+    }
+    return actions;
+  }
+
+  const actions: Action[] = [];
+  if (!sameSet(subnets, current.subnets)) actions.push({ phase: Phase.Configure, op: 'SetSubnets', loadBalancer: name, subnets });
+  const wantedIds = securityGroups.map((g) => ('id' in g ? g.id : securityGroupIds.get(g.managed)));
+  if (wantedIds.some((id) => id === undefined) || !sameSet(wantedIds as string[], current.securityGroups)) {
+    actions.push({ phase: Phase.Configure, op: 'SetSecurityGroups', loadBalancer: name, securityGroups });
+  }
+  if (spec.ipAddressType !== current.ipAddressType) {
+    actions.push({ phase: Phase.Configure, op: 'SetIpAddressType', loadBalancer: name, ipAddressType: spec.ipAddressType });
+  }
+  if (current.attributes) {
+    const drift = changedEntries(spec.attributes, current.attributes);
+    if (!isEmpty(drift)) actions.push({ phase: Phase.Configure, op: 'ModifyLoadBalancerAttributes', loadBalancer: name, attributes: drift });
+  }
+  const tags = tagDrift(spec.tags, current.tags);
+  if (!isEmpty(tags.set)) actions.push({ phase: Phase.Configure, op: 'AddTags', kind: 'loadBalancer', resource: name, tags: tags.set });
+  if (tags.remove.length > 0) {
+    actions.push({ phase: Phase.Configure, op: 'RemoveTags', kind: 'loadBalancer', resource: name, keys: tags.remove });
+  }
+  return actions;
+}

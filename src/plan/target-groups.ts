@@ -1,0 +1,65 @@
+import type { ObservedTargetGroup } from '../aws/observed';
+import type { HealthCheck, Target, TargetGroupModel } from '../model/types';
+import { chunk } from '../util/limit';
+import { Phase, type Action } from './actions';
+import { TARGET_GROUP_DEFAULTS, TARGETS_PER_CALL } from './defaults';
+import { changedEntries, isEmpty, tagDrift, targetDrift } from './diff';
+
+/**
+ * One target group: create it with everything it needs, or bring an existing one in line.
+ * Its name hashes every field AWS cannot modify, so an existing group of that name only ever
+ * needs in-place changes.
+ */
+export function planTargetGroup(tg: TargetGroupModel, current: ObservedTargetGroup | undefined, vpcId: string): Action[] {
+  if (!current) {
+    const { targets, attributes, ...group } = tg;
+    const actions: Action[] = [{ phase: Phase.Create, op: 'CreateTargetGroup', group, vpcId }];
+    const nonDefault = changedEntries(attributes, TARGET_GROUP_DEFAULTS);
+    if (!isEmpty(nonDefault)) {
+      actions.push({ phase: Phase.Configure, op: 'ModifyTargetGroupAttributes', targetGroup: tg.name, attributes: nonDefault });
+    }
+    return [...actions, ...registrations(tg.name, { register: targets, deregister: [] })];
+  }
+
+  const actions: Action[] = [];
+  if (!sameHealthCheck(tg.healthCheck, current.healthCheck)) {
+    actions.push({ phase: Phase.Configure, op: 'ModifyTargetGroup', targetGroup: tg.name, healthCheck: tg.healthCheck });
+  }
+  if (current.attributes) {
+    const drift = changedEntries(tg.attributes, current.attributes);
+    if (!isEmpty(drift)) {
+      actions.push({ phase: Phase.Configure, op: 'ModifyTargetGroupAttributes', targetGroup: tg.name, attributes: drift });
+    }
+  }
+  const tags = tagDrift(tg.tags, current.tags);
+  if (!isEmpty(tags.set)) actions.push({ phase: Phase.Configure, op: 'AddTags', kind: 'targetGroup', resource: tg.name, tags: tags.set });
+  if (tags.remove.length > 0) {
+    actions.push({ phase: Phase.Configure, op: 'RemoveTags', kind: 'targetGroup', resource: tg.name, keys: tags.remove });
+  }
+  if (current.targets) actions.push(...registrations(tg.name, targetDrift(tg.targets, current.targets)));
+  return actions;
+}
+
+/** Register and deregister calls in chunks; one node added or removed is one call per group. */
+export function registrations(targetGroup: string, drift: { register: Target[]; deregister: Target[] }): Action[] {
+  return [
+    ...chunk(drift.register, TARGETS_PER_CALL).map(
+      (targets): Action => ({ phase: Phase.Configure, op: 'RegisterTargets', targetGroup, targets }),
+    ),
+    ...chunk(drift.deregister, TARGETS_PER_CALL).map(
+      (targets): Action => ({ phase: Phase.Configure, op: 'DeregisterTargets', targetGroup, targets }),
+    ),
+  ];
+}
+
+function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
+  return (
+    a.protocol === b.protocol &&
+    String(a.port) === String(b.port) &&
+    a.intervalSeconds === b.intervalSeconds &&
+    a.timeoutSeconds === b.timeoutSeconds &&
+    a.healthyThreshold === b.healthyThreshold &&
+    a.unhealthyThreshold === b.unhealthyThreshold &&
+    (a.protocol === 'TCP' || (a.path === b.path && a.successCodes === b.successCodes))
+  );
+}

@@ -1,0 +1,71 @@
+import type { V1Service } from '@kubernetes/client-node';
+import { apply } from '../aws/apply';
+import type { AwsClients } from '../aws/clients';
+import { inventory, type Inventory } from '../aws/inventory';
+import { describeError } from '../errors';
+import type { KubeApi } from '../kube/api';
+import { hasFinalizer, serviceRef, wantsLoadBalancer, type ServiceClassConfig } from '../model/service';
+import { TAG_SERVICE, serviceKey } from '../model/tags';
+import { describeAction } from '../plan/actions';
+import { plan } from '../plan/plan';
+import { limiter } from '../util/limit';
+
+export interface GcOptions extends ServiceClassConfig {
+  clusterName: string;
+  awsConcurrency: number;
+}
+
+export interface GcReport {
+  /** Per orphaned Service key: what was deleted, or why nothing was. */
+  services: Array<{ service: string; deleted: string[]; error?: string }>;
+}
+
+/**
+ * Deletes this cluster's load balancers, target groups and security groups whose Service no
+ * longer exists or no longer wants one (and holds no finalizer, which would mean a reconcile
+ * is about to clean up itself). Resources without this cluster's ownership tag are never
+ * looked at twice. Deletion reuses the reconcile's own planner with the empty model, so the
+ * order is the same (load balancers, then target groups, then security groups) and
+ * `ferry.io/deletion-protection` is respected: a protected orphan is reported, not deleted.
+ */
+export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: GcOptions): Promise<GcReport> {
+  const limit = limiter(options.awsConcurrency);
+  const [services, owned] = await Promise.all([kube.listServices(), inventory(aws, options.clusterName, limit)]);
+  const byKey = new Map(services.map((s) => [serviceKey(serviceRef(s)), s]));
+  const orphans = groupOrphans(owned, byKey, options);
+
+  const report: GcReport = { services: [] };
+  for (const [key, observed] of orphans) {
+    const [namespace = '', name = ''] = key.split('/');
+    try {
+      const model = { service: { namespace, name, uid: '' }, loadBalancer: null, deletionProtection: true };
+      const actions = plan(model, { scope: 'full', ...observed }, { cluster: options.clusterName, service: key });
+      await apply(aws, actions, { scope: 'full', ...observed }, limit);
+      report.services.push({ service: key, deleted: actions.filter((a) => a.op.startsWith('Delete')).map(describeAction) });
+    } catch (err) {
+      report.services.push({ service: key, deleted: [], error: describeError(err) });
+    }
+  }
+  return report;
+}
+
+function groupOrphans(owned: Inventory, services: Map<string, V1Service>, options: GcOptions): Map<string, Inventory> {
+  const isOrphan = (key: string | undefined) => {
+    if (key === undefined) return false;
+    const service = services.get(key);
+    return !service || (!wantsLoadBalancer(service, options) && !hasFinalizer(service));
+  };
+  const groups = new Map<string, Inventory>();
+  const groupOf = (key: string) => {
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { loadBalancers: [], targetGroups: [], securityGroups: [] }));
+    return g;
+  };
+  for (const kind of ['loadBalancers', 'targetGroups', 'securityGroups'] as const) {
+    for (const resource of owned[kind]) {
+      const key = resource.tags[TAG_SERVICE];
+      if (isOrphan(key)) (groupOf(key!)[kind] as Array<typeof resource>).push(resource);
+    }
+  }
+  return groups;
+}

@@ -1,0 +1,222 @@
+import type { V1Service } from '@kubernetes/client-node';
+import { apply } from '../aws/apply';
+import type { AwsClients } from '../aws/clients';
+import { observe, observeTargets } from '../aws/observe';
+import type { ObservedState } from '../aws/observed';
+import { ConfigError, ConflictError, OwnershipError, describeError } from '../errors';
+import type { KubeApi } from '../kube/api';
+import { buildModel, type ClusterConfig } from '../model/build';
+import { checkpointOf, formatCheckpoint, type Checkpoint } from '../model/checkpoint';
+import { FINALIZER, hasFinalizer, isFerrysClass } from '../model/service';
+import { serviceKey } from '../model/tags';
+import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
+import type { Action } from '../plan/actions';
+import { plan } from '../plan/plan';
+import { limiter } from '../util/limit';
+import {
+  CHECKPOINT_ANNOTATION,
+  RESOURCES_ANNOTATION,
+  formatResources,
+  hasRecord,
+  readRecord,
+  unionNames,
+  type ResourceNames,
+  type ServiceRecord,
+} from './record';
+
+const MAX_CONFLICT_ATTEMPTS = 3;
+
+export interface ReconcilerOptions extends ClusterConfig {
+  /** Limits subnet discovery to one VPC. */
+  vpcId?: string;
+  /** AWS calls in flight at once within one reconcile. */
+  awsConcurrency: number;
+}
+
+export type Outcome =
+  /** The Service does not exist (its finalizer had been removed); `ferry gc` handles leftovers. */
+  | 'absent'
+  /** Not ferry's, and ferry made nothing for it. */
+  | 'ignored'
+  /** Same checkpoint as the last successful reconcile: no AWS call was made. */
+  | 'unchanged'
+  /** AWS already matched the model. */
+  | 'in-sync'
+  | 'ensured'
+  | 'deleted'
+  /** The Service asks for something ferry cannot do; an Event says what to change. */
+  | 'refused';
+
+export interface ReconcileReport {
+  service: string;
+  outcome: Outcome;
+  actions: Action[];
+  hostname?: string;
+  message?: string;
+}
+
+/**
+ * Reconciles one Service: read it and the Nodes, build the desired model, observe AWS,
+ * plan, apply, then write status, checkpoint and finalizer. Level-based and idempotent:
+ * running it again, at any time, converges to the same state.
+ *
+ * Errors the user must fix ({@link ConfigError}, {@link OwnershipError}) become a
+ * `SyncLoadBalancerFailed` Event and the `refused` outcome; anything else is reported the
+ * same way and rethrown for the host to retry.
+ */
+export class Reconciler {
+  constructor(
+    private readonly kube: KubeApi,
+    private readonly aws: AwsClients,
+    private readonly options: ReconcilerOptions,
+  ) {}
+
+  async reconcile(namespace: string, name: string, opts: { full?: boolean } = {}): Promise<ReconcileReport> {
+    const key = `${namespace}/${name}`;
+    for (let attempt = 1; ; attempt++) {
+      const service = await this.kube.getService(namespace, name);
+      if (!service) return { service: key, outcome: 'absent', actions: [] };
+      if (!isFerrysClass(service, this.options) && !hasFinalizer(service) && !hasRecord(service)) {
+        return { service: key, outcome: 'ignored', actions: [] };
+      }
+      try {
+        return await this.converge(service, key, opts.full ?? false);
+      } catch (err) {
+        // A concurrent write to the Service: read it again and converge from there.
+        if (err instanceof ConflictError && attempt < MAX_CONFLICT_ATTEMPTS) continue;
+        const message = describeError(err);
+        await this.event(service, 'Warning', 'SyncLoadBalancerFailed', `Error syncing load balancer: ${message}`);
+        if (err instanceof ConfigError || err instanceof OwnershipError) {
+          return { service: key, outcome: 'refused', actions: [], message };
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async converge(service: V1Service, key: string, full: boolean): Promise<ReconcileReport> {
+    const nodes = isFerrysClass(service, this.options) ? await this.kube.listNodes() : [];
+    const model = buildModel(service, nodes, this.options);
+    const spec = model.loadBalancer;
+    const record = readRecord(service);
+    const checkpoint = checkpointOf(model);
+    if (spec && checkpoint && !full && sameCheckpoint(record.checkpoint, checkpoint)) {
+      return { service: key, outcome: 'unchanged', actions: [], hostname: currentHostname(service) };
+    }
+
+    const desired = desiredNames(spec);
+    const limit = limiter(this.options.awsConcurrency);
+    const observed = await this.observe(model, record, desired, checkpoint, full, limit);
+    const actions = plan(model, observed, { cluster: this.options.clusterName, service: key });
+
+    if (actions.length > 0) {
+      // Before any create: the finalizer (so a deletion waits for cleanup) and every name the
+      // apply may create (so an interrupted apply is found again).
+      service = await this.prepare(service, spec !== null, unionNames(record.resources, desired), record.resources);
+      await this.event(service, 'Normal', spec ? 'EnsuringLoadBalancer' : 'DeletingLoadBalancer', spec ? 'Ensuring load balancer' : 'Deleting load balancer');
+    }
+    const result = await apply(this.aws, actions, observed, limit);
+
+    if (!spec) {
+      await this.finishDeletion(service, actions.length > 0);
+      return { service: key, outcome: actions.length > 0 || hasFinalizer(service) ? 'deleted' : 'in-sync', actions };
+    }
+    const hostname = result.dnsNames.get(spec.name) ?? currentHostname(service);
+    service = await this.finishEnsure(service, hostname, checkpoint!, desired);
+    if (actions.length > 0) {
+      const onlyTargets = actions.every((a) => a.op === 'RegisterTargets' || a.op === 'DeregisterTargets');
+      await this.event(
+        service,
+        'Normal',
+        onlyTargets ? 'UpdatedLoadBalancer' : 'EnsuredLoadBalancer',
+        onlyTargets ? 'Updated load balancer with new hosts' : 'Ensured load balancer',
+      );
+    }
+    return { service: key, outcome: actions.length > 0 ? 'ensured' : 'in-sync', actions, ...(hostname ? { hostname } : {}) };
+  }
+
+  private async observe(
+    model: LoadBalancerModel,
+    record: ServiceRecord,
+    desired: ResourceNames,
+    checkpoint: Checkpoint | undefined,
+    full: boolean,
+    limit: ReturnType<typeof limiter>,
+  ): Promise<ObservedState> {
+    const spec = model.loadBalancer;
+    const request = {
+      cluster: this.options.clusterName,
+      service: serviceKey(model.service),
+      loadBalancerNames: [...desired.loadBalancers, ...record.resources.loadBalancers],
+      targetGroupNames: [...desired.targetGroups, ...record.resources.targetGroups],
+      ...(spec ? { subnets: { selector: spec.subnets, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) } } : {}),
+      readTargets: spec !== null && (full || !checkpoint || record.checkpoint?.targets !== checkpoint.targets),
+      details: spec !== null,
+    };
+    // Only the registrations can differ when the rest of the model is as last applied.
+    if (!full && checkpoint && record.checkpoint?.spec === checkpoint.spec) {
+      const narrow = await observeTargets(this.aws, { ...request, targetGroupNames: desired.targetGroups }, limit);
+      if (narrow) return narrow;
+    }
+    return observe(this.aws, request, limit);
+  }
+
+  private async prepare(service: V1Service, wants: boolean, names: ResourceNames, recorded: ResourceNames): Promise<V1Service> {
+    const addFinalizer = wants && !hasFinalizer(service);
+    const newNames = formatResources(names) !== formatResources(recorded);
+    if (!addFinalizer && !newNames) return service;
+    return this.kube.patchServiceMetadata(service, {
+      ...(addFinalizer ? { finalizers: [...(service.metadata?.finalizers ?? []), FINALIZER], resourceVersion: service.metadata?.resourceVersion } : {}),
+      ...(newNames ? { annotations: { [RESOURCES_ANNOTATION]: formatResources(names) } } : {}),
+    });
+  }
+
+  /** Status first, checkpoint last: a crash in between leaves no checkpoint, so the next reconcile re-checks. */
+  private async finishEnsure(service: V1Service, hostname: string | undefined, checkpoint: Checkpoint, names: ResourceNames): Promise<V1Service> {
+    if (hostname && currentHostname(service) !== hostname) {
+      service = await this.kube.patchServiceStatus(service, { loadBalancer: { ingress: [{ hostname }] } });
+    }
+    const annotations = { [CHECKPOINT_ANNOTATION]: formatCheckpoint(checkpoint), [RESOURCES_ANNOTATION]: formatResources(names) };
+    const current = service.metadata?.annotations ?? {};
+    if (Object.entries(annotations).every(([k, v]) => current[k] === v)) return service;
+    return this.kube.patchServiceMetadata(service, { annotations });
+  }
+
+  private async finishDeletion(service: V1Service, didDelete: boolean): Promise<void> {
+    if ((service.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
+      service = await this.kube.patchServiceStatus(service, { loadBalancer: { ingress: null as unknown as [] } });
+    }
+    if (hasFinalizer(service) || hasRecord(service)) {
+      await this.kube.patchServiceMetadata(service, {
+        finalizers: (service.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER),
+        resourceVersion: service.metadata?.resourceVersion,
+        annotations: { [CHECKPOINT_ANNOTATION]: null, [RESOURCES_ANNOTATION]: null },
+      });
+    }
+    if (didDelete) await this.event(service, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
+  }
+
+  /** Events are best effort: failing to record one must not fail the reconcile it describes. */
+  private async event(service: V1Service, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await this.kube.recordEvent(service, type, reason, message);
+    } catch {
+      // The outcome is still returned to the host and logged there.
+    }
+  }
+}
+
+function desiredNames(spec: LoadBalancerSpec | null): ResourceNames {
+  return {
+    loadBalancers: spec ? [spec.name] : [],
+    targetGroups: spec ? spec.targetGroups.map((tg) => tg.name) : [],
+  };
+}
+
+function sameCheckpoint(a: Checkpoint | undefined, b: Checkpoint): boolean {
+  return a !== undefined && a.spec === b.spec && a.targets === b.targets;
+}
+
+function currentHostname(service: V1Service): string | undefined {
+  return service.status?.loadBalancer?.ingress?.[0]?.hostname;
+}

@@ -1,0 +1,63 @@
+import type { V1Service } from '@kubernetes/client-node';
+import { parseCheckpoint, type Checkpoint } from '../model/checkpoint';
+
+/**
+ * What ferry writes on a Service for itself, under `status.ferry.io/` (kept apart from the
+ * user's `ferry.io/` annotations, which the schema validates):
+ *
+ * - `status.ferry.io/checkpoint`: the model fingerprint of the last successful reconcile.
+ * - `status.ferry.io/resources`: names of the load balancers and target groups that may
+ *   exist for the Service. Written before an apply creates anything and narrowed after it
+ *   succeeds, so a reconcile interrupted at any point, even while replacing a resource under
+ *   a new name, finds everything it made by name (ELBv2 has no lookup by tag).
+ */
+export const CHECKPOINT_ANNOTATION = 'status.ferry.io/checkpoint';
+export const RESOURCES_ANNOTATION = 'status.ferry.io/resources';
+
+export interface ResourceNames {
+  loadBalancers: string[];
+  targetGroups: string[];
+}
+
+export interface ServiceRecord {
+  checkpoint: Checkpoint | undefined;
+  resources: ResourceNames;
+}
+
+export function readRecord(service: V1Service): ServiceRecord {
+  const annotations = service.metadata?.annotations ?? {};
+  return {
+    checkpoint: parseCheckpoint(annotations[CHECKPOINT_ANNOTATION]),
+    resources: parseResources(annotations[RESOURCES_ANNOTATION]),
+  };
+}
+
+function parseResources(text: string | undefined): ResourceNames {
+  try {
+    const parsed = JSON.parse(text ?? '{}') as Partial<ResourceNames>;
+    return { loadBalancers: strings(parsed.loadBalancers), targetGroups: strings(parsed.targetGroups) };
+  } catch {
+    // A hand-edited value is no reason to stop; the desired names still find the current resources.
+    return { loadBalancers: [], targetGroups: [] };
+  }
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function formatResources(names: ResourceNames): string {
+  return JSON.stringify({ loadBalancers: [...names.loadBalancers].sort(), targetGroups: [...names.targetGroups].sort() });
+}
+
+export function unionNames(a: ResourceNames, b: ResourceNames): ResourceNames {
+  return {
+    loadBalancers: [...new Set([...a.loadBalancers, ...b.loadBalancers])].sort(),
+    targetGroups: [...new Set([...a.targetGroups, ...b.targetGroups])].sort(),
+  };
+}
+
+export function hasRecord(service: V1Service): boolean {
+  const annotations = service.metadata?.annotations ?? {};
+  return CHECKPOINT_ANNOTATION in annotations || RESOURCES_ANNOTATION in annotations;
+}

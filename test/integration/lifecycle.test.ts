@@ -1,0 +1,115 @@
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { inventory } from '../../src/aws/inventory';
+import type { ActionOf } from '../../src/plan/actions';
+import { limiter } from '../../src/util/limit';
+import { startWorld, type World } from '../support/world';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * One Service through its whole life, with the real SDK and client-node over HTTP:
+ * create, unchanged (checkpoint), --full, a node added, an annotation changed, deleted.
+ * Call counts come from the SDK clients' own counter, so this also runs against LocalStack.
+ */
+describe('a LoadBalancer Service from creation to deletion', () => {
+  let world: World;
+  const calls = () => world.aws.calls.byOperation();
+  const writes = () => Object.fromEntries(Object.entries(calls()).filter(([op]) => !op.startsWith('Describe')));
+
+  beforeAll(async () => {
+    world = await startWorld({ nodes: 3 });
+    await world.createService('web');
+  }, 30_000);
+  afterAll(() => world.close());
+  beforeEach(() => world.aws.calls.reset());
+
+  test('the first reconcile creates the NLB, its listeners, target groups and targets, and writes status', async () => {
+    const report = await world.reconcile('web');
+    expect(report.outcome).toBe('ensured');
+
+    const created = report.actions.find((a): a is ActionOf<'CreateLoadBalancer'> => a.op === 'CreateLoadBalancer')!;
+    const lb = (await world.aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [created.name] }))).LoadBalancers![0]!;
+    expect(lb).toEqual(expect.objectContaining({ Type: 'network', Scheme: 'internal' }));
+    expect(lb.AvailabilityZones).toHaveLength(3);
+    expect(lb.SecurityGroups).toHaveLength(1);
+
+    const listeners = (await world.aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }))).Listeners!;
+    expect(listeners.map((l) => [l.Port, l.Protocol]).sort()).toEqual([
+      [443, 'TCP'],
+      [80, 'TCP'],
+    ]);
+    const service = await world.core.readNamespacedService({ namespace: 'default', name: 'web' });
+    const groups = (await world.aws.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn }))).TargetGroups!;
+    expect(groups.map((g) => [g.Protocol, g.Port, g.TargetType, g.HealthCheckPort, g.HealthCheckPath]).sort()).toEqual(
+      service.spec!.ports!.map((p) => ['TCP', p.nodePort, 'instance', '10256', '/healthz']).sort(),
+    );
+    for (const g of groups) {
+      const health = await world.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: g.TargetGroupArn }));
+      expect(health.TargetHealthDescriptions!.map((d) => d.Target!.Id).sort()).toEqual(world.seeded.instances.map((i) => i.id).sort());
+      expect(new Set(health.TargetHealthDescriptions!.map((d) => d.Target!.Port))).toEqual(new Set([g.Port]));
+    }
+    const sg = (await world.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: lb.SecurityGroups }))).SecurityGroups![0]!;
+    expect(sg.IpPermissions!.map((p) => [p.IpProtocol, p.FromPort, p.IpRanges![0]!.CidrIp]).sort()).toEqual([
+      ['tcp', 443, '0.0.0.0/0'],
+      ['tcp', 80, '0.0.0.0/0'],
+    ]);
+
+    expect(service.status?.loadBalancer?.ingress).toEqual([{ hostname: lb.DNSName }]);
+    expect(service.metadata?.finalizers).toContain('ferry.io/load-balancer-cleanup');
+    const events = await world.core.listNamespacedEvent({ namespace: 'default' });
+    expect(events.items.filter((e) => e.involvedObject.name === 'web').map((e) => e.reason).sort()).toEqual([
+      'EnsuredLoadBalancer',
+      'EnsuringLoadBalancer',
+    ]);
+  });
+
+  test('an unchanged Service costs zero AWS calls', async () => {
+    expect((await world.reconcile('web')).outcome).toBe('unchanged');
+    expect(world.aws.calls.total()).toBe(0);
+  });
+
+  test('--full compares everything with read calls only', async () => {
+    const report = await world.reconcile('web', true);
+    expect(report.outcome).toBe('in-sync');
+    expect(world.aws.calls.total()).toBeGreaterThan(0);
+    expect(writes()).toEqual({});
+  });
+
+  test('a node added costs one RegisterTargets per target group and no other write', async () => {
+    await world.addNode();
+    world.aws.calls.reset();
+    const report = await world.reconcile('web');
+    expect(report.outcome).toBe('ensured');
+    expect(writes()).toEqual({ RegisterTargets: 2 });
+    const events = await world.core.listNamespacedEvent({ namespace: 'default' });
+    expect(events.items.map((e) => e.reason)).toContain('UpdatedLoadBalancer');
+  });
+
+  test('a changed annotation is modified in place', async () => {
+    await world.core.patchNamespacedService(
+      { namespace: 'default', name: 'web', body: { metadata: { annotations: { 'ferry.io/healthcheck-interval': '30', 'ferry.io/cross-zone': 'true' } } } },
+      mergePatch,
+    );
+    world.aws.calls.reset();
+    await world.reconcile('web');
+    expect(writes()).toEqual({ ModifyLoadBalancerAttributes: 1, ModifyTargetGroup: 2 });
+  });
+
+  test('deleting the Service deletes everything and then releases the finalizer', async () => {
+    await world.core.deleteNamespacedService({ namespace: 'default', name: 'web' });
+    const report = await world.reconcile('web');
+    expect(report.outcome).toBe('deleted');
+    expect(writes()).toEqual({ DeleteLoadBalancer: 1, DeleteSecurityGroup: 1, DeleteTargetGroup: 2 });
+    const left = await inventory(world.aws, world.cluster, limiter(4));
+    expect(left).toEqual({ loadBalancers: [], targetGroups: [], securityGroups: [] });
+    await expect(world.core.readNamespacedService({ namespace: 'default', name: 'web' })).rejects.toMatchObject({ code: 404 });
+    expect((await world.reconcile('web')).outcome).toBe('absent');
+  });
+});
