@@ -3,16 +3,12 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { measureBuildAndPlan } from './build-plan';
 import { formatCallsTable, measureReconcileCalls } from './reconcile-calls';
+import type { Section } from './section';
 
 /**
  * `npm run bench`: measures, prints, and records the figures in bench/results.md.
  * `npm run bench -- <section>…` runs only the named sections.
  */
-interface Section {
-  name: string;
-  title: string;
-  run(): Promise<string>;
-}
 
 // Benchmarks run on Node 20 by design; the SDK's "Node 22 from 2027" notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -210,6 +210,11 @@ const shape = {
     default: '`k8s-<namespace>-<name>-<hash>`',
     description: 'Explicit NLB name. ferry refuses a name whose NLB belongs to another Service.',
   }),
+  'ferry.io/ipvs-scheduler': annotation(z.enum(['rr', 'lc', 'dh', 'sh', 'sed', 'nq']), {
+    accepted: '`rr`, `lc`, `dh`, `sh`, `sed` or `nq`',
+    default: "the node agent's `--scheduler` (rr)",
+    description: 'Node agent, ipvs and userspace modes: how connections are spread over endpoints.',
+  }),
 } as const;
 
 export const annotationsSchema = z.strictObject(shape).superRefine((a, ctx) => {

@@ -28,6 +28,7 @@ const ROWS: Array<[string, string, string]> = [
     ['ferry.io/deletion-protection', 'on', 'annotation ferry.io/deletion-protection="on" is invalid: expected `true` or `false`'],
     ['ferry.io/target-node-labels', '=x', 'annotation ferry.io/target-node-labels="=x" is invalid: "=x" has no key; write key=value'],
     ['ferry.io/name', 'internal-web', 'annotation ferry.io/name="internal-web" is invalid: expected 1–32 letters, digits or hyphens, not starting or ending with a hyphen nor starting with `internal-`'],
+  ['ferry.io/ipvs-scheduler', 'wrr', 'annotation ferry.io/ipvs-scheduler="wrr" is invalid: expected `rr`, `lc`, `dh`, `sh`, `sed` or `nq`'],
 ];
 
 describe('ferry.io annotations', () => {
@@ -52,7 +53,7 @@ describe('ferry.io annotations', () => {
 
   test('an unknown key far from every known one lists what ferry reads', () => {
     const [message] = validateAnnotations({ 'ferry.io/color': 'blue' });
-    expect(message).toMatch(/^unknown annotation ferry\.io\/color: ferry reads ferry\.io\/scheme, .*ferry\.io\/name$/);
+    expect(message).toMatch(/^unknown annotation ferry\.io\/color: ferry reads ferry\.io\/scheme, .*ferry\.io\/ipvs-scheduler$/);
   });
 
   test('reports every problem at once and ignores other prefixes', () => {

@@ -1,0 +1,76 @@
+/**
+ * The node agent's view of the cluster: what every proxy mode renders from. Built purely
+ * from Services, EndpointSlices and the agent's own Node (see `state.ts`), so each mode is
+ * a function of this data and golden-testable without root.
+ */
+
+export type ProxyMode = 'nftables' | 'iptables' | 'ipvs' | 'userspace';
+export type Scheduler = 'rr' | 'lc' | 'dh' | 'sh' | 'sed' | 'nq';
+export type L4Protocol = 'TCP' | 'UDP';
+
+export interface Endpoint {
+  ip: string;
+  /** The target port, resolved from the EndpointSlice port of the same name. */
+  port: number;
+  nodeName: string | undefined;
+  /** On this node: eligible for externalTrafficPolicy / internalTrafficPolicy Local. */
+  local: boolean;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+}
+
+/** One port of one Service: kube-proxy's "service port", the unit every mode programs. */
+export interface ServicePort {
+  /** `<namespace>/<name>:<port name>` (port name may be empty), unique per protocol. */
+  key: string;
+  namespace: string;
+  name: string;
+  portName: string;
+  protocol: L4Protocol;
+  /** IPv4 and IPv6 cluster IPs; empty for headless Services (which get no rules). */
+  clusterIPs: string[];
+  port: number;
+  /** NodePort / LoadBalancer Services only. */
+  nodePort: number | undefined;
+  /** externalTrafficPolicy: Local — NodePort traffic goes only to local endpoints, source kept. */
+  externalLocal: boolean;
+  /** internalTrafficPolicy: Local — ClusterIP traffic goes only to local endpoints. */
+  internalLocal: boolean;
+  /** Present for externalTrafficPolicy Local LoadBalancer Services. */
+  healthCheckNodePort: number | undefined;
+  /** ClientIP session affinity. */
+  affinity: { timeoutSeconds: number } | undefined;
+  /** From `ferry.io/ipvs-scheduler`; undefined means the agent's `--scheduler`. */
+  scheduler: Scheduler | undefined;
+  /** Every endpoint of the slices, sorted by ip then port; modes pick with `usableEndpoints`. */
+  endpoints: Endpoint[];
+}
+
+export interface ProxyState {
+  nodeName: string;
+  /** The node's own addresses that NodePorts answer on (after `--nodeport-addresses`). */
+  nodeIPs: string[];
+  /** By `ServicePort.key` + protocol: `${key}/${protocol}`. */
+  services: Map<string, ServicePort>;
+}
+
+export interface SyncResult {
+  /** Rules or listeners programmed, as the mode counts them (for metrics). */
+  rules: number;
+  endpoints: number;
+}
+
+/**
+ * A proxy mode. `sync` makes the data path match the state; `changed` lists the service
+ * ports (by map key) changed since the last successful sync, or is undefined for a full
+ * sync. It throws on failure, after which the loop forces a full sync.
+ */
+export interface Proxier {
+  readonly mode: ProxyMode;
+  sync(state: ProxyState, changed: ReadonlySet<string> | undefined): Promise<SyncResult>;
+  /** Removes everything the mode owns (`ferry agent --cleanup`). */
+  cleanup(): Promise<void>;
+  /** Stops listeners and timers; the data path itself is left in place. */
+  close(): Promise<void>;
+}
