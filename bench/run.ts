@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { measureBuildAndPlan } from './build-plan';
 import { formatCallsTable, measureReconcileCalls } from './reconcile-calls';
 import type { Section } from './section';
+import { sections as serverless } from './serverless';
+import { sections as agentKernel } from './agent-kernel';
+import { sections as agentUserspace } from './agent-userspace';
 
 /**
  * `npm run bench`: measures, prints, and records the figures in bench/results.md.
@@ -33,6 +36,9 @@ const sections: Section[] = [
       ].join('\n\n');
     },
   },
+  ...serverless,
+  ...agentKernel,
+  ...agentUserspace,
 ];
 
 async function main(): Promise<void> {

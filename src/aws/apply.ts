@@ -1,10 +1,4 @@
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DeleteSecurityGroupCommand,
-  RevokeSecurityGroupIngressCommand,
-  type IpPermission,
-} from '@aws-sdk/client-ec2';
+import type { IpPermission } from '@aws-sdk/client-ec2';
 import {
   AddListenerCertificatesCommand,
   AddTagsCommand,
@@ -31,6 +25,7 @@ import { describeAction, type Action, type ActionOf, type SecurityGroupRef } fro
 import type { HealthCheck, ListenerModel } from '../model/types';
 import { settleAll, type Limiter } from '../util/limit';
 import type { AwsClients } from './clients';
+import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode, classifyAwsError } from './errors';
 import type { ObservedRule, ObservedState } from './observed';
 
@@ -113,7 +108,7 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
   switch (a.op) {
     case 'CreateSecurityGroup': {
       const out = await aws.ec2.send(
-        new CreateSecurityGroupCommand({
+        new (ec2Sdk().CreateSecurityGroupCommand)({
           GroupName: a.group.name,
           Description: a.group.description,
           VpcId: a.vpcId,
@@ -126,7 +121,7 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
     case 'AuthorizeSecurityGroupIngress':
       return tolerate(
         aws.ec2.send(
-          new AuthorizeSecurityGroupIngressCommand({
+          new (ec2Sdk().AuthorizeSecurityGroupIngressCommand)({
             GroupId: ids.sg({ managed: a.group }),
             IpPermissions: permissions(a.rules.map((r) => ({ protocol: r.protocol, fromPort: r.port, toPort: r.port, cidr: r.cidr }))),
           }),
@@ -135,11 +130,11 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
       );
     case 'RevokeSecurityGroupIngress':
       return tolerate(
-        aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: a.groupId, IpPermissions: permissions(a.rules) })),
+        aws.ec2.send(new (ec2Sdk().RevokeSecurityGroupIngressCommand)({ GroupId: a.groupId, IpPermissions: permissions(a.rules) })),
         'InvalidPermission.NotFound',
       );
     case 'DeleteSecurityGroup':
-      return tolerate(aws.ec2.send(new DeleteSecurityGroupCommand({ GroupId: a.groupId })), 'InvalidGroup.NotFound');
+      return tolerate(aws.ec2.send(new (ec2Sdk().DeleteSecurityGroupCommand)({ GroupId: a.groupId })), 'InvalidGroup.NotFound');
     case 'CreateLoadBalancer': {
       const out = await aws.elbv2.send(
         new CreateLoadBalancerCommand({
@@ -222,7 +217,7 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
       return;
     case 'CreateListener': {
       const out = await aws.elbv2.send(
-        new CreateListenerCommand({ LoadBalancerArn: ids.lb(a.loadBalancer), ...listenerParams(a.listener, ids) }),
+        new CreateListenerCommand({ LoadBalancerArn: ids.lb(a.loadBalancer), ...listenerParams(a.listener, ids), Tags: tagList(a.listener.tags) }),
       );
       ids.listeners.set(`${a.loadBalancer}:${a.listener.port}`, out.Listeners![0]!.ListenerArn!);
       return;

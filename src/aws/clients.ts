@@ -1,6 +1,7 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { ec2Sdk } from './ec2-sdk';
 
 /**
  * The two SDK clients ferry uses, sharing one retry policy and one call counter.
@@ -10,9 +11,11 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
  * fails as a whole and is retried by its host.
  */
 export interface AwsClients {
-  ec2: EC2Client;
-  elbv2: ElasticLoadBalancingV2Client;
-  calls: CallCounter;
+  readonly ec2: EC2Client;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly calls: CallCounter;
+  /** Closes the clients' connections. */
+  destroy(): void;
 }
 
 export interface AwsClientOptions {
@@ -69,11 +72,25 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     ),
   };
   const calls = new CallCounter();
-  const ec2 = new EC2Client(shared);
   const elbv2 = new ElasticLoadBalancingV2Client(shared);
-  count(ec2, calls);
   count(elbv2, calls);
-  return { ec2, elbv2, calls };
+  let ec2: EC2Client | undefined;
+  return {
+    elbv2,
+    calls,
+    // Made on first use, see ec2Sdk().
+    get ec2() {
+      if (!ec2) {
+        ec2 = new (ec2Sdk().EC2Client)(shared);
+        count(ec2, calls);
+      }
+      return ec2;
+    },
+    destroy() {
+      ec2?.destroy();
+      elbv2.destroy();
+    },
+  };
 }
 
 type Handler = (args: unknown) => Promise<unknown>;
@@ -95,9 +112,4 @@ function count(client: EC2Client | ElasticLoadBalancingV2Client, counter: CallCo
   // initialize runs once per call; deserialize sits inside the retry loop, so once per attempt.
   stack.add(wrap(counter.calls), { step: 'initialize', name: 'ferryCallCounter' });
   stack.add(wrap(counter.attempts), { step: 'deserialize', name: 'ferryAttemptCounter' });
-}
-
-export function destroyAwsClients(clients: AwsClients): void {
-  clients.ec2.destroy();
-  clients.elbv2.destroy();
 }

@@ -1,4 +1,4 @@
-import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, type Filter } from '@aws-sdk/client-ec2';
+import type { Filter } from '@aws-sdk/client-ec2';
 import {
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
@@ -15,6 +15,7 @@ import type { Subnet, SubnetSelector } from '../model/types';
 import { TAG_CLUSTER, TAG_SERVICE, ownedByCluster } from '../model/tags';
 import { chunk, settleAll, type Limiter } from '../util/limit';
 import type { AwsClients } from './clients';
+import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode } from './errors';
 import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from './observed';
 import { toLoadBalancer, toRules, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
@@ -211,7 +212,7 @@ export async function describeSecurityGroups(aws: AwsClients, filters: Filter[])
   const groups: ObservedSecurityGroup[] = [];
   let token: string | undefined;
   do {
-    const out = await aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters, NextToken: token }));
+    const out = await aws.ec2.send(new (ec2Sdk().DescribeSecurityGroupsCommand)({ Filters: filters, NextToken: token }));
     for (const g of out.SecurityGroups ?? []) {
       groups.push({ id: g.GroupId!, name: g.GroupName ?? '', vpcId: g.VpcId ?? '', tags: toTags(g.Tags), ingress: toRules(g.IpPermissions) });
     }
@@ -240,7 +241,7 @@ async function resolveSubnets(
     let token: string | undefined;
     try {
       do {
-        const out = await aws.ec2.send(new DescribeSubnetsCommand({ ...query, NextToken: token }));
+        const out = await aws.ec2.send(new (ec2Sdk().DescribeSubnetsCommand)({ ...query, NextToken: token }));
         subnets.push(...(out.Subnets ?? []).map(toSubnet));
         token = out.NextToken;
       } while (token);

@@ -1,5 +1,6 @@
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients';
+import { createAwsClients, type AwsClients } from '../aws/clients';
 import type { FerryConfig } from '../config/env';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
 import { Reconciler } from '../reconcile/reconciler';
 
@@ -12,8 +13,9 @@ export interface Ferry {
   close(): void;
 }
 
-export function connect(config: FerryConfig): Ferry {
-  const kube = new ClientNodeKubeApi(loadKubeConfig(config.kubeconfig));
+/** Wires the core from configuration; the kubeconfig comes from `KUBECONFIG` unless given. */
+export function connect(config: FerryConfig, kc: KubeConfig = loadKubeConfig(config.kubeconfig)): Ferry {
+  const kube = new ClientNodeKubeApi(kc);
   const aws = createAwsClients({ region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
   const reconciler = new Reconciler(kube, aws, {
     clusterName: config.clusterName,
@@ -22,5 +24,5 @@ export function connect(config: FerryConfig): Ferry {
     awsConcurrency: config.awsConcurrency,
     ...(config.vpcId ? { vpcId: config.vpcId } : {}),
   });
-  return { config, kube, aws, reconciler, close: () => destroyAwsClients(aws) };
+  return { config, kube, aws, reconciler, close: () => aws.destroy() };
 }

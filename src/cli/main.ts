@@ -3,6 +3,9 @@ import { loadConfig } from '../config/env';
 import { ConfigError, describeError } from '../errors';
 import { collectGarbage } from '../reconcile/gc';
 import { connect } from './context';
+import { runAgentCommand } from '../agent/cli';
+import { controllerCommand } from './controller';
+import { manifestsCommand } from './manifests';
 import { formatCalls, formatReport } from './format';
 import { runLocal } from '../local/playground';
 
@@ -12,6 +15,9 @@ Usage:
   ferry reconcile <namespace>/<name> [--full]   reconcile one Service and print what it did
   ferry gc                                      delete this cluster's orphaned AWS resources
   ferry local                                   the playground: embedded Kubernetes and AWS emulators
+  ferry controller [--watch] [--listen H:P] …    webhook + queue + workers + resync in one process
+  ferry manifests --webhook-url URL --token T   the cluster-side YAML (webhook configuration, RBAC, node agent)
+  ferry agent --mode nftables --node-name N …   the node agent (kube-proxy): NodePort → ClusterIP → Pod
 
 Environment: FERRY_CLUSTER_NAME (required), KUBECONFIG, AWS_REGION, AWS_ENDPOINT_URL,
 FERRY_CLAIM_UNCLASSED, FERRY_VPC_ID, FERRY_AWS_CONCURRENCY, FERRY_NODE_HEALTH_PORT.`;
@@ -25,6 +31,12 @@ export async function main(argv: string[]): Promise<number> {
       return gcCommand();
     case 'local':
       return runLocal();
+    case 'controller':
+      return controllerCommand(args);
+    case 'manifests':
+      return manifestsCommand(args);
+    case 'agent':
+      return runAgentCommand(args);
     case undefined:
     case 'help':
     case '--help':

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the full schema engine, a fraction of the bundle for the Lambda functions.
+import * as z from 'zod/mini';
 import { ConfigError } from '../errors';
 
 /**
@@ -22,31 +23,44 @@ export interface FerryConfig {
   awsConcurrency: number;
   /** `FERRY_NODE_HEALTH_PORT`: the node agent's health port (kube-proxy's 10256). */
   nodeHealthPort: number;
+  /** `FERRY_QUEUE_URL`: the SQS FIFO work queue (Lambda hosting). */
+  queueUrl: string | undefined;
+  /** `FERRY_KUBECONFIG_SECRET_ARN`: Secrets Manager secret holding the kubeconfig (Lambda hosting). */
+  kubeconfigSecretArn: string | undefined;
+  /** `FERRY_WEBHOOK_TOKEN_SECRET_ARN`: Secrets Manager secret holding the webhook token (Lambda hosting). */
+  webhookTokenSecretArn: string | undefined;
 }
 
 const text = (accepted: string, pattern: RegExp) =>
-  z.string({ message: `accepted: ${accepted}` }).regex(pattern, { message: `accepted: ${accepted}` });
+  z.string({ error: `accepted: ${accepted}` }).check(z.regex(pattern, { error: `accepted: ${accepted}` }));
 
-const intIn = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { message: `accepted: a whole number from ${min} to ${max}` })
-    .transform(Number)
-    .pipe(z.number().min(min, { message: `accepted: a whole number from ${min} to ${max}` }).max(max, { message: `accepted: a whole number from ${min} to ${max}` }));
+const intIn = (min: number, max: number) => {
+  const error = `accepted: a whole number from ${min} to ${max}`;
+  return z.pipe(
+    z.pipe(z.string({ error }).check(z.regex(/^\d+$/, { error })), z.transform(Number)),
+    z.number().check(z.gte(min, { error }), z.lte(max, { error })),
+  );
+};
+
+const url = (error: string) =>
+  z.string({ error }).check(z.refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error }));
 
 const envSchema = z.object({
   FERRY_CLUSTER_NAME: text(
     '1–63 letters, digits, "-", "_" or ".", starting with a letter or digit (the name of your cluster, e.g. prod-eu)',
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
   ),
-  KUBECONFIG: z.string().min(1).optional(),
-  AWS_REGION: text('an AWS region such as us-east-1', /^[a-z]{2}(-[a-z]+)+-\d+$/).optional(),
-  AWS_DEFAULT_REGION: text('an AWS region such as us-east-1', /^[a-z]{2}(-[a-z]+)+-\d+$/).optional(),
-  AWS_ENDPOINT_URL: z.url({ message: 'accepted: an http(s) URL such as http://localhost:4566' }).optional(),
-  FERRY_CLAIM_UNCLASSED: z.enum(['true', 'false'], { message: 'accepted: true or false' }).optional(),
-  FERRY_VPC_ID: text('a VPC ID such as vpc-0123456789abcdef0', /^vpc-[0-9a-f]{8,17}$/).optional(),
-  FERRY_AWS_CONCURRENCY: intIn(1, 32).optional(),
-  FERRY_NODE_HEALTH_PORT: intIn(1, 65535).optional(),
+  KUBECONFIG: z.optional(z.string()),
+  AWS_REGION: z.optional(text('an AWS region such as us-east-1', /^[a-z]{2}(-[a-z]+)+-\d+$/)),
+  AWS_DEFAULT_REGION: z.optional(text('an AWS region such as us-east-1', /^[a-z]{2}(-[a-z]+)+-\d+$/)),
+  AWS_ENDPOINT_URL: z.optional(url('accepted: an http(s) URL such as http://localhost:4566')),
+  FERRY_CLAIM_UNCLASSED: z.optional(z.enum(['true', 'false'], { error: 'accepted: true or false' })),
+  FERRY_VPC_ID: z.optional(text('a VPC ID such as vpc-0123456789abcdef0', /^vpc-[0-9a-f]{8,17}$/)),
+  FERRY_AWS_CONCURRENCY: z.optional(intIn(1, 32)),
+  FERRY_NODE_HEALTH_PORT: z.optional(intIn(1, 65535)),
+  FERRY_QUEUE_URL: z.optional(url('accepted: the URL of an SQS FIFO queue')),
+  FERRY_KUBECONFIG_SECRET_ARN: z.optional(text('a Secrets Manager secret ARN or name', /^[\w/+=.@:-]{1,2048}$/)),
+  FERRY_WEBHOOK_TOKEN_SECRET_ARN: z.optional(text('a Secrets Manager secret ARN or name', /^[\w/+=.@:-]{1,2048}$/)),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
@@ -76,5 +90,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     vpcId: e.FERRY_VPC_ID,
     awsConcurrency: e.FERRY_AWS_CONCURRENCY ?? 4,
     nodeHealthPort: e.FERRY_NODE_HEALTH_PORT ?? 10256,
+    queueUrl: e.FERRY_QUEUE_URL,
+    kubeconfigSecretArn: e.FERRY_KUBECONFIG_SECRET_ARN,
+    webhookTokenSecretArn: e.FERRY_WEBHOOK_TOKEN_SECRET_ARN,
   };
+}
+
+/** A setting a host cannot run without, with the variable to set when it is missing. */
+export function required<K extends keyof FerryConfig>(config: FerryConfig, key: K, variable: string): NonNullable<FerryConfig[K]> {
+  const value = config[key];
+  if (value === undefined || value === null) throw new ConfigError(`invalid configuration:\n  ${variable} is required here`);
+  return value as NonNullable<FerryConfig[K]>;
 }

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createAwsClients, destroyAwsClients, type AwsClientOptions, type AwsClients } from '../aws/clients';
+import { createAwsClients, type AwsClientOptions, type AwsClients } from '../aws/clients';
 import { AwsEmulator } from '../emulators/aws';
 import { KubeEmulator } from '../emulators/kube';
 import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
@@ -69,7 +69,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       reconciler: new Reconciler(kube, aws, reconcilerOptions),
       async close() {
         if (!awsEmulator) await seeded.remove(aws).catch(() => undefined);
-        destroyAwsClients(aws);
+        aws.destroy();
         await Promise.all([kubeEmulator?.close(), awsEmulator?.close()]);
       },
     };

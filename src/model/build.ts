@@ -84,6 +84,7 @@ function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[]
       protocol,
       targetGroup: tg.name,
       certificates: protocol === 'TLS' ? (ann['ferry.io/ssl-cert'] ?? []) : [],
+      tags: { ...extraTags, ...ownershipTags(cluster, ref, `${serviceKey(ref)}:${group.port}`) },
       ...(protocol === 'TLS' ? { sslPolicy: ann['ferry.io/ssl-negotiation-policy'] ?? DEFAULT_SSL_POLICY } : {}),
     });
   }

@@ -61,6 +61,8 @@ export interface ListenerModel {
   certificates: string[];
   /** TLS only. */
   sslPolicy?: string;
+  /** Set at creation, so that IAM can require the ownership tag on listener calls too. */
+  tags: Record<string, string>;
 }
 
 export interface IngressRule {

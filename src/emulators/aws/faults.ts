@@ -1,14 +1,15 @@
 import { AwsError } from './errors';
 import { seededRng, type Rng } from './random';
-import type { ServiceDefinition } from './service';
+import type { Throttles } from './service';
 
 /**
  * Fault injection, decided per call before the handler runs. Each kind answers in
  * exactly the shape AWS uses so that the SDK's standard retry strategy classifies it
  * the way it would classify the real thing:
  *
- * - throttling: ELBv2 `400 Throttling "Rate exceeded"`, EC2 `503 RequestLimitExceeded`
- *   (both codes are on the SDK's throttling list, so they are retried with backoff);
+ * - throttling: ELBv2 `400 Throttling "Rate exceeded"`, EC2 `503 RequestLimitExceeded`,
+ *   SQS `403 RequestThrottled`, Secrets Manager `400 ThrottlingException` (every one of
+ *   these codes is on the SDK's throttling list, so they are retried with backoff);
  * - server errors: `500 InternalFailure` or `503 ServiceUnavailable` (5xx is transient);
  * - failAfter: `400 FerryInjectedFault`, which no retry strategy retries, standing in
  *   for a process that dies after its k-th write.
@@ -69,7 +70,7 @@ export class FaultInjector implements FaultControls {
   }
 
   /** The error to answer this call with instead of running it, if a fault applies. */
-  before(service: ServiceDefinition, action: string): AwsError | undefined {
+  before(service: Throttles, action: string): AwsError | undefined {
     if (this.cutoff && this.cutoff.succeeded >= this.cutoff.limit) {
       const what = this.cutoff.mutatingOnly ? 'mutating calls' : 'calls';
       return new AwsError('FerryInjectedFault', `Injected fault: every call fails after ${this.cutoff.limit} successful ${what}`, 400);

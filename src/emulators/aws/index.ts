@@ -1,13 +1,16 @@
+import { systemClock, type Clock } from './clock';
 import { FaultInjector, type FaultControls } from './faults';
 import { EmulatorServer, type RecordedCall } from './server';
+import type { ServiceName } from './service';
 import { takeSnapshot, type AwsSnapshot } from './snapshot';
 import { AwsState } from './state';
 
 /**
- * ferry's embedded AWS: an HTTP endpoint speaking the EC2 (2016-11-15) and ELBv2
- * (2015-12-01) query protocols, so the real `@aws-sdk/client-ec2` and
- * `@aws-sdk/client-elastic-load-balancing-v2` clients run against it unchanged. Used by
- * `ferry local`, the test suite and the benchmarks.
+ * ferry's embedded AWS: one HTTP endpoint speaking EC2 (2016-11-15) and ELBv2
+ * (2015-12-01) over the query protocol and SQS (2012-11-05) and Secrets Manager
+ * (2017-10-17) over the JSON protocols, so the real `@aws-sdk/client-ec2`,
+ * `client-elastic-load-balancing-v2`, `client-sqs` and `client-secrets-manager` clients
+ * run against it unchanged. Used by `ferry local`, the test suite and the benchmarks.
  *
  * ```ts
  * const emu = await AwsEmulator.start();
@@ -23,15 +26,19 @@ export interface AwsEmulatorOptions {
   region?: string;
   /** Default 000000000000. */
   accountId?: string;
+  /** Default the system clock; a {@link ManualClock} lets tests move time (SQS visibility, dedup windows). */
+  clock?: Clock;
 }
 
+export { ManualClock, type Clock } from './clock';
 export type { RecordedCall } from './server';
+export type { ServiceName } from './service';
 export type { AwsSnapshot } from './snapshot';
 export type { FaultControls } from './faults';
 
 export interface CallCountFilter {
   mutating?: boolean;
-  service?: 'ec2' | 'elbv2';
+  service?: ServiceName;
   /** Count calls that were answered with an error too (default false: successful calls only). */
   includeFailed?: boolean;
 }
@@ -52,6 +59,7 @@ export class AwsEmulator {
     const server = await EmulatorServer.listen(options.host ?? '127.0.0.1', options.port ?? 0, {
       state,
       faults: injector,
+      clock: options.clock ?? systemClock,
       record: (call) => emulator?.log.push(call),
     });
     emulator = new AwsEmulator(server, state, injector);
@@ -99,7 +107,7 @@ export class AwsEmulator {
     return takeSnapshot(this.state);
   }
 
-  /** Closes the listener and every open connection; no timers survive it. */
+  /** Closes the listener and every open connection, ending long polls; no timers survive it. */
   async close(): Promise<void> {
     await this.server.close();
   }

@@ -3,6 +3,23 @@ import type { ListStyle, ParamErrors, Params } from './query';
 import type { AwsState } from './state';
 import type { XmlValue } from './xml';
 
+/** Every service the endpoint speaks, as recorded calls and `countCalls` name them. */
+export type ServiceName = 'ec2' | 'elbv2' | 'sqs' | 'secretsmanager';
+
+/** What the HTTP edge writes back, whichever protocol produced it. */
+export interface Answer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The one thing fault injection needs from a service: how it says "slow down". */
+export interface Throttles {
+  /** The error this service answers when a caller exceeds its request rate. */
+  throttlingError(): AwsError;
+}
+
 /** What a handler sees: the shared world, the request, and the clock of this call. */
 export interface HandlerContext {
   readonly state: AwsState;
@@ -15,7 +32,7 @@ export type ResultFields = { readonly [key: string]: XmlValue };
 export type Handler = (ctx: HandlerContext) => ResultFields;
 
 /** Everything the HTTP edge needs to serve one query-protocol service. */
-export interface ServiceDefinition {
+export interface ServiceDefinition extends Throttles {
   readonly service: 'ec2' | 'elbv2';
   readonly version: string;
   readonly listStyle: ListStyle;
@@ -24,8 +41,6 @@ export interface ServiceDefinition {
   dispatch(action: string, ctx: HandlerContext): ResultFields;
   renderResult(action: string, fields: ResultFields, requestId: string): string;
   renderError(error: AwsError, requestId: string): string;
-  /** The error this service answers when a caller exceeds its request rate. */
-  throttlingError(): AwsError;
 }
 
 /** AWS's convention, and the emulator's definition of "mutating": not Describe*, Get* or List*. */

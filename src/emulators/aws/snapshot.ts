@@ -1,3 +1,5 @@
+import { configuredAttributes } from './sqs-attributes';
+import { queueByArn, redrivePolicy } from './sqs-model';
 import type { AwsState, HealthCheck, Instance, SecurityGroup, SgRule, Vpc } from './state';
 import { tagRecord } from './tags';
 
@@ -8,6 +10,11 @@ import { tagRecord } from './tags';
  * target groups by name; subnets by CIDR and zone), and every list is sorted, so two
  * runs that reach the same AWS state by different paths compare equal. Terminated
  * instances are left out: AWS forgets them within the hour.
+ *
+ * Queues show their configuration (no timestamps, counters or ARNs: the dead-letter
+ * queue is named) and their messages by group, oldest first, with body and receive
+ * count; messages without a group (standard queues) are under `''`. Secrets show their
+ * current (AWSCURRENT) value, base64 for binary ones.
  */
 export interface AwsSnapshot {
   readonly vpcs: readonly { name: string; cidr: string; tags: Record<string, string> }[];
@@ -63,6 +70,20 @@ export interface AwsSnapshot {
     attributes: Record<string, string>;
     tags: Record<string, string>;
     targets: string[];
+  }[];
+  readonly queues: readonly {
+    name: string;
+    attributes: Record<string, string>;
+    deadLetterQueue: { name: string; maxReceiveCount: number } | null;
+    tags: Record<string, string>;
+    messages: Record<string, { body: string; receiveCount: number }[]>;
+  }[];
+  readonly secrets: readonly {
+    name: string;
+    value: string | null;
+    binary: boolean;
+    scheduledForDeletion: boolean;
+    tags: Record<string, string>;
   }[];
 }
 
@@ -168,5 +189,31 @@ export function takeSnapshot(state: AwsState): AwsSnapshot {
         ),
       }))
       .sort(byKey((tg) => tg.name)),
+    queues: [...state.queues.values()]
+      .map((q) => {
+        const policy = redrivePolicy(q);
+        const messages: Record<string, { body: string; receiveCount: number }[]> = {};
+        for (const m of q.messages) (messages[m.groupId ?? ''] ??= []).push({ body: m.body, receiveCount: m.receiveCount });
+        return {
+          name: q.name,
+          attributes: configuredAttributes(q),
+          deadLetterQueue: policy ? { name: queueByArn(state, policy.deadLetterTargetArn)?.name ?? policy.deadLetterTargetArn, maxReceiveCount: policy.maxReceiveCount } : null,
+          tags: tagRecord(q.tags),
+          messages,
+        };
+      })
+      .sort(byKey((q) => q.name)),
+    secrets: [...state.secrets.values()]
+      .map((secret) => {
+        const current = [...secret.versions.values()].find((v) => v.stages.has('AWSCURRENT'));
+        return {
+          name: secret.name,
+          value: current?.string ?? current?.binary ?? null,
+          binary: current?.binary !== undefined,
+          scheduledForDeletion: secret.deletedAt !== undefined,
+          tags: tagRecord(secret.tags),
+        };
+      })
+      .sort(byKey((secret) => secret.name)),
   };
 }

@@ -1,11 +1,15 @@
 import { randomHex, seededRng, type Rng } from './random';
+import type { Secret } from './secretsmanager';
+import type { SqsQueue } from './sqs-model';
 import type { TagSet } from './tags';
 
 /**
- * The one world both services see: ELBv2 validates subnets, security groups and
- * instances against the same objects EC2 describes. Handlers mutate it synchronously,
- * so every call is atomic with respect to every other (Node runs one at a time), the
- * way a create-with-tags is atomic in AWS.
+ * The one world every service sees: ELBv2 validates subnets, security groups and
+ * instances against the same objects EC2 describes; SQS queues and Secrets Manager
+ * secrets live here too (their shapes are in sqs-model.ts and secretsmanager.ts).
+ * Handlers mutate it synchronously, so every call is atomic with respect to every
+ * other (Node runs one at a time), the way a create-with-tags is atomic in AWS; a long
+ * poll is a series of such steps with waits in between.
  *
  * Every resource carries `seq`, its creation order, which is the order AWS-style
  * listings and page tokens use.
@@ -156,6 +160,12 @@ export class AwsState {
   readonly loadBalancers = new Map<string, LoadBalancer>();
   readonly targetGroups = new Map<string, TargetGroup>();
   readonly listeners = new Map<string, Listener>();
+  /** SQS queues by name. */
+  readonly queues = new Map<string, SqsQueue>();
+  /** Queue name → when DeleteQueue removed it: the name is held for 60 seconds. */
+  readonly deletedQueues = new Map<string, number>();
+  /** Secrets Manager secrets by name, including those scheduled for deletion. */
+  readonly secrets = new Map<string, Secret>();
   readonly availabilityZones: readonly AvailabilityZone[];
   private lastSeq = 0;
   private readonly rng: Rng;
@@ -175,6 +185,20 @@ export class AwsState {
 
   hex(length: number): string {
     return randomHex(this.rng, length);
+  }
+
+  /** A version-4-shaped UUID from the seeded stream (SQS message ids, secret version ids). */
+  uuid(): string {
+    const variant = '89ab'.charAt(Math.floor(this.rng() * 4));
+    return `${this.hex(8)}-${this.hex(4)}-4${this.hex(3)}-${variant}${this.hex(3)}-${this.hex(12)}`;
+  }
+
+  /** Random letters and digits, as in the six-character suffix of a secret's ARN. */
+  alphanumeric(length: number): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    let out = '';
+    while (out.length < length) out += alphabet.charAt(Math.floor(this.rng() * alphabet.length));
+    return out;
   }
 
   /** EC2-style id: `vpc-0123456789abcdef0` (17 hex digits, as AWS issues today). */

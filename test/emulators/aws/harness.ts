@@ -6,6 +6,8 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { AwsEmulator } from '../../../src/emulators/aws';
 
 /**
@@ -28,6 +30,8 @@ export interface Aws {
   readonly endpoint: string;
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly sqs: SQSClient;
+  readonly secrets: SecretsManagerClient;
   /** The embedded emulator; undefined when the tests run against an external endpoint. */
   readonly emulator: AwsEmulator | undefined;
 }
@@ -43,11 +47,15 @@ export function useAws(): () => Aws {
       emulator,
       ec2: new EC2Client({ endpoint, region, credentials, maxAttempts: 1 }),
       elbv2: new ElasticLoadBalancingV2Client({ endpoint, region, credentials, maxAttempts: 1 }),
+      sqs: new SQSClient({ endpoint, region, credentials, maxAttempts: 1 }),
+      secrets: new SecretsManagerClient({ endpoint, region, credentials, maxAttempts: 1 }),
     };
   });
   afterAll(async () => {
     aws?.ec2.destroy();
     aws?.elbv2.destroy();
+    aws?.sqs.destroy();
+    aws?.secrets.destroy();
     await aws?.emulator?.close();
   });
   return () => {

@@ -38,6 +38,9 @@ describe('loadConfig', () => {
       vpcId: undefined,
       awsConcurrency: 4,
       nodeHealthPort: 10256,
+      queueUrl: undefined,
+      kubeconfigSecretArn: undefined,
+      webhookTokenSecretArn: undefined,
     });
   });
 });

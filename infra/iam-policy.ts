@@ -1,0 +1,222 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+// The same constants the reconciler tags with, so the policy and the code cannot drift apart.
+import { TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE } from '../src/model/tags';
+
+/**
+ * The AWS permissions of ferry's reconciler (and of the resync, whose orphan collection
+ * reuses the reconciler's planner), in the style of the AWS Load Balancer Controller's
+ * policy but tighter: ferry may create only Network Load Balancers, target groups,
+ * listeners and security groups that carry its cluster tag, and may change or delete only
+ * resources that already carry it.
+ *
+ * The tag keys and the rule are DESIGN.md §3 and `src/model/tags.ts`:
+ * - create: `aws:RequestTag/ferry.io/cluster` must equal the cluster, and the other two
+ *   ownership tags must be present (ferry always sends all three);
+ * - tag-on-create: `AddTags` / `ec2:CreateTags` only in the context of those creates
+ *   (`elasticloadbalancing:CreateAction`, `ec2:CreateAction`);
+ * - mutate/delete: `aws:ResourceTag/ferry.io/cluster` must equal the cluster;
+ * - drift re-tagging (`AddTags`/`RemoveTags` on existing resources) may touch no key under
+ *   `ferry.io/`: the planner never changes ownership tags, and `ferry.io/additional-tags`
+ *   refuses keys under `ferry.io/`, so nothing legitimate is lost.
+ *
+ * Condition keys per action and resource type follow the Service Authorization Reference
+ * (Elastic Load Balancing V2 and EC2). Actions without resource-level support (every
+ * `Describe*`) are the only ones on `Resource: "*"`.
+ */
+/** Every key under `ferry.io/` (the ownership keys and any future ones); drift tag calls may name none. */
+export const OWNERSHIP_TAG_PATTERN = 'ferry.io/*';
+
+export interface LoadBalancerPolicyOptions {
+  /** The value of the `ferry.io/cluster` tag this controller owns. */
+  readonly clusterName: string;
+  /**
+   * When set, security groups may be created only in this VPC (the subnet-discovery VPC).
+   * @default - any VPC of the account and region
+   */
+  readonly vpcId?: string;
+}
+
+/** Read-only calls of observe/inventory/subnet discovery; none supports resource-level permissions. */
+export const READ_ACTIONS = [
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeLoadBalancerAttributes',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeListenerCertificates',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetGroupAttributes',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:DescribeTags',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeSecurityGroups',
+] as const;
+
+export const LOAD_BALANCER_MUTATIONS = [
+  'elasticloadbalancing:ModifyLoadBalancerAttributes',
+  'elasticloadbalancing:SetSubnets',
+  'elasticloadbalancing:SetSecurityGroups',
+  'elasticloadbalancing:SetIpAddressType',
+  'elasticloadbalancing:DeleteLoadBalancer',
+] as const;
+
+export const TARGET_GROUP_MUTATIONS = [
+  'elasticloadbalancing:ModifyTargetGroup',
+  'elasticloadbalancing:ModifyTargetGroupAttributes',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'elasticloadbalancing:RegisterTargets',
+  'elasticloadbalancing:DeregisterTargets',
+] as const;
+
+export const LISTENER_MUTATIONS = [
+  'elasticloadbalancing:ModifyListener',
+  'elasticloadbalancing:DeleteListener',
+  'elasticloadbalancing:AddListenerCertificates',
+  'elasticloadbalancing:RemoveListenerCertificates',
+] as const;
+
+export const SECURITY_GROUP_MUTATIONS = [
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:DeleteSecurityGroup',
+] as const;
+
+/** The statements, each with a Sid naming the rule it enforces (tests and reviewers look them up by Sid). */
+export function loadBalancerControllerStatements(scope: IConstruct, options: LoadBalancerPolicyOptions): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const cluster = options.clusterName;
+  // ferry creates only NLBs, so the ARN patterns say `net`: no ALB or GWLB can be touched.
+  const arn = (service: string, resource: string, resourceName: string) =>
+    stack.formatArn({ service, resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  const loadBalancers = arn('elasticloadbalancing', 'loadbalancer', 'net/*/*');
+  const targetGroups = arn('elasticloadbalancing', 'targetgroup', '*/*');
+  const listeners = arn('elasticloadbalancing', 'listener', 'net/*/*/*');
+  const securityGroups = arn('ec2', 'security-group', '*');
+
+  const requestTagged = {
+    StringEquals: { [`aws:RequestTag/${TAG_CLUSTER}`]: cluster },
+    // The other ownership tags must come along, so nothing ferry creates is anonymous to `ferry gc`.
+    Null: { [`aws:RequestTag/${TAG_SERVICE}`]: 'false', [`aws:RequestTag/${TAG_RESOURCE}`]: 'false' },
+  };
+  const resourceTagged = { StringEquals: { [`aws:ResourceTag/${TAG_CLUSTER}`]: cluster } };
+
+  return [
+    new iam.PolicyStatement({
+      sid: 'DescribeOnly',
+      actions: [...READ_ACTIONS],
+      resources: ['*'],
+    }),
+
+    // --- Elastic Load Balancing: create, tagged -------------------------------------------
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedLoadBalancersAndTargetGroups',
+      actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'],
+      resources: [loadBalancers, targetGroups],
+      conditions: requestTagged,
+    }),
+    new iam.PolicyStatement({
+      // CreateListener is authorised against the load balancer (its only resource type):
+      // aws:ResourceTag is the load balancer's tag, aws:RequestTag the new listener's.
+      sid: 'CreateTaggedListenersOnOwnedLoadBalancers',
+      actions: ['elasticloadbalancing:CreateListener'],
+      resources: [loadBalancers],
+      conditions: {
+        StringEquals: { [`aws:ResourceTag/${TAG_CLUSTER}`]: cluster, [`aws:RequestTag/${TAG_CLUSTER}`]: cluster },
+        Null: requestTagged.Null,
+      },
+    }),
+    new iam.PolicyStatement({
+      // Tags passed to a Create* call are authorised as AddTags with CreateAction set; a
+      // direct AddTags call has no CreateAction and does not match this statement.
+      sid: 'TagOnCreateOnly',
+      actions: ['elasticloadbalancing:AddTags'],
+      resources: [loadBalancers, targetGroups, listeners],
+      conditions: {
+        StringEquals: {
+          'elasticloadbalancing:CreateAction': ['CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener'],
+          [`aws:RequestTag/${TAG_CLUSTER}`]: cluster,
+        },
+      },
+    }),
+
+    // --- Elastic Load Balancing: change or delete what is ours -------------------------
+    new iam.PolicyStatement({
+      sid: 'MutateOwnedLoadBalancers',
+      actions: [...LOAD_BALANCER_MUTATIONS],
+      resources: [loadBalancers],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'MutateOwnedTargetGroups',
+      actions: [...TARGET_GROUP_MUTATIONS],
+      resources: [targetGroups],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'MutateOwnedListeners',
+      actions: [...LISTENER_MUTATIONS],
+      resources: [listeners],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      // Drift repair of user tags. ForAllValues:StringNotLike = "every key in the request is
+      // outside ferry.io/"; because ForAllValues is also true for an empty key set, the Null
+      // check makes the key list mandatory, so the statement cannot match vacuously.
+      sid: 'RetagOwnedResourcesExceptOwnershipKeys',
+      actions: ['elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'],
+      resources: [loadBalancers, targetGroups, listeners],
+      conditions: {
+        ...resourceTagged,
+        'ForAllValues:StringNotLike': { 'aws:TagKeys': [OWNERSHIP_TAG_PATTERN] },
+        Null: { 'aws:TagKeys': 'false' },
+      },
+    }),
+
+    // --- EC2 security groups -------------------------------------------------------------
+    new iam.PolicyStatement({
+      // CreateSecurityGroup is authorised twice: on the new security group (which has the
+      // request tags) and on the VPC (which has none, so it needs its own statement).
+      sid: 'CreateTaggedSecurityGroups',
+      actions: ['ec2:CreateSecurityGroup'],
+      resources: [securityGroups],
+      conditions: requestTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateSecurityGroupsInVpc',
+      actions: ['ec2:CreateSecurityGroup'],
+      resources: [arn('ec2', 'vpc', options.vpcId ?? '*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagSecurityGroupsOnCreateOnly',
+      actions: ['ec2:CreateTags'],
+      resources: [securityGroups],
+      conditions: {
+        StringEquals: { 'ec2:CreateAction': 'CreateSecurityGroup', [`aws:RequestTag/${TAG_CLUSTER}`]: cluster },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'MutateOwnedSecurityGroups',
+      actions: [...SECURITY_GROUP_MUTATIONS],
+      resources: [securityGroups],
+      conditions: resourceTagged,
+    }),
+
+    // --- First load balancer in an account ----------------------------------------------
+    new iam.PolicyStatement({
+      // AWS creates ELB's service-linked role on an account's first CreateLoadBalancer, as
+      // the caller; without this, that first call fails. Scoped to that one role.
+      sid: 'CreateElbServiceLinkedRole',
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [
+        stack.formatArn({
+          service: 'iam',
+          region: '',
+          resource: 'role',
+          resourceName: 'aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
+      conditions: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+    }),
+  ];
+}

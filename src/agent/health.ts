@@ -1,0 +1,145 @@
+/**
+ * Health as kube-proxy reports it (pkg/proxy/healthcheck/proxy_health.go, service_health.go).
+ *
+ * `/livez` and `/healthz` answer JSON; they are 503 when an update was queued more than
+ * `healthTimeout` (2 × the sync period, kube-proxy's choice) ago and not yet applied — the
+ * rules are stale. `/healthz` is also 503 when the Node is being deleted or is tainted
+ * `ToBeDeletedByClusterAutoscaler`, so a load balancer health-checking port 10256 takes a
+ * draining node out before it goes.
+ *
+ * Each externalTrafficPolicy Local LoadBalancer Service gets a server on its
+ * healthCheckNodePort answering `{"service":{…},"localEndpoints":N,"serviceProxyHealthy":…}`
+ * with 200 when this node has a local ready endpoint and the proxy is healthy, else 503.
+ */
+import type { Server } from 'node:http';
+import type { V1Node } from '@kubernetes/client-node';
+import { closeServer, listen, sendJson } from './http';
+
+export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
+
+export interface ProxyHealthReport {
+  lastUpdated: string;
+  currentTime: string;
+  nodeEligible?: boolean;
+  healthy: boolean;
+  status?: Record<string, { lastUpdated: string; healthy: boolean }>;
+}
+
+export class ProxyHealth {
+  private lastUpdated: number | undefined;
+  private oldestQueued: number | undefined;
+
+  constructor(
+    private readonly healthTimeoutMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A change arrived that the data path does not reflect yet. */
+  queuedUpdate(): void {
+    this.oldestQueued ??= this.now();
+  }
+
+  /** The data path reflects every change queued before `since` (a sync's start; default now). */
+  updated(since = this.now()): void {
+    if (this.oldestQueued !== undefined && this.oldestQueued <= since) this.oldestQueued = undefined;
+    this.lastUpdated = this.now();
+  }
+
+  report(): ProxyHealthReport {
+    const now = this.now();
+    const healthy = this.lastUpdated === undefined || this.oldestQueued === undefined || now - this.oldestQueued < this.healthTimeoutMs;
+    const lastUpdated = iso(this.lastUpdated ?? 0);
+    const report: ProxyHealthReport = { lastUpdated, currentTime: iso(now), healthy };
+    if (this.lastUpdated !== undefined) report.status = { IPv4: { lastUpdated, healthy }, IPv6: { lastUpdated, healthy } };
+    return report;
+  }
+}
+
+/** Not being deleted and not tainted for deletion by the cluster autoscaler. */
+export function nodeEligible(node: V1Node | undefined): boolean {
+  if (!node || node.metadata?.deletionTimestamp) return false;
+  return !(node.spec?.taints ?? []).some((t) => t.key === TO_BE_DELETED_TAINT);
+}
+
+/** The `/healthz` + `/livez` server. */
+export function startHealthServer(host: string, port: number, health: ProxyHealth, node: () => V1Node | undefined): Promise<Server> {
+  return listen(host, port, (req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/healthz' && path !== '/livez') return sendJson(res, 404, '{"error":"not found"}');
+    const report = health.report();
+    let ok = report.healthy;
+    if (path === '/healthz') {
+      report.nodeEligible = nodeEligible(node());
+      ok = ok && report.nodeEligible;
+    }
+    // As kube-proxy: a healthy answer carries "now" as lastUpdated, for older consumers.
+    if (ok) report.lastUpdated = report.currentTime;
+    sendJson(res, ok ? 200 : 503, JSON.stringify(order(report)));
+  });
+}
+
+/** Keys in kube-proxy's order (Go marshals struct fields in declaration order). */
+function order(r: ProxyHealthReport): ProxyHealthReport {
+  return { lastUpdated: r.lastUpdated, currentTime: r.currentTime, ...(r.nodeEligible === undefined ? {} : { nodeEligible: r.nodeEligible }), healthy: r.healthy, ...(r.status ? { status: r.status } : {}) };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export interface HealthCheckService {
+  namespace: string;
+  name: string;
+  port: number;
+}
+
+/** One HTTP server per healthCheckNodePort (kube-proxy's ServiceHealthServer). */
+export class ServiceHealthServers {
+  private readonly servers = new Map<string, { port: number; servers: Server[]; localEndpoints: number }>();
+
+  constructor(
+    private readonly addresses: () => readonly string[],
+    private readonly proxyHealthy: () => boolean,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** Opens servers for new Services, closes them for gone ones; `endpoints` counts local ready endpoints by `namespace/name`. */
+  async sync(services: ReadonlyMap<string, HealthCheckService>, endpoints: ReadonlyMap<string, number>): Promise<void> {
+    for (const [key, entry] of this.servers) {
+      if (services.get(key)?.port !== entry.port) {
+        this.servers.delete(key);
+        await Promise.all(entry.servers.map(closeServer));
+      }
+    }
+    for (const [key, svc] of services) {
+      if (!this.servers.has(key)) {
+        const entry = { port: svc.port, servers: [] as Server[], localEndpoints: 0 };
+        try {
+          for (const address of this.addresses()) entry.servers.push(await listen(address, svc.port, (_req, res) => this.answer(res, svc, entry.localEndpoints)));
+          this.servers.set(key, entry);
+        } catch (err) {
+          // kube-proxy records an Event and carries on; the next sync retries.
+          await Promise.all(entry.servers.map(closeServer));
+          this.log(`healthcheck for ${key} on port ${svc.port}: ${(err as Error).message}`);
+        }
+      }
+    }
+    for (const [key, entry] of this.servers) entry.localEndpoints = endpoints.get(key) ?? 0;
+  }
+
+  private answer(res: Parameters<Parameters<typeof listen>[2]>[1], svc: HealthCheckService, count: number): void {
+    const healthy = this.proxyHealthy();
+    const body = JSON.stringify({ service: { namespace: svc.namespace, name: svc.name }, localEndpoints: count, serviceProxyHealthy: healthy }, null, '\t');
+    sendJson(res, count > 0 && healthy ? 200 : 503, body, { 'X-Load-Balancing-Endpoint-Weight': String(count) });
+  }
+
+  ports(): Map<string, number> {
+    return new Map([...this.servers].map(([key, entry]) => [key, entry.port]));
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.servers.values()].flatMap((e) => e.servers);
+    this.servers.clear();
+    await Promise.all(all.map(closeServer));
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Names in ferry's nftables tables, as kube-proxy's nftables proxier makes them
+ * (pkg/proxy/nftables/proxier.go `servicePortChainNameBase`, `hashAndTruncate`):
+ * `<prefix><HASH8>-<namespace>/<name>/<protocol>/<port name>[__<ip>/<port>]`.
+ *
+ * Namespace, Service and port names are DNS labels, so they are safe in chain names; the
+ * `/` separators (never in a DNS label) make service chains recognisable, and the hash
+ * keeps two names distinct even when truncated.
+ *
+ * Endpoint chains and affinity sets are content-addressed: their hash also covers the
+ * affinity timeout, the only part of their contents not already in the visible name
+ * (kube-proxy #130119's idea). A chain of a given name therefore always holds the same
+ * rules, so a sync never has to rewrite one — it creates a new name instead.
+ */
+import { base32Hash } from '../hash';
+import type { Endpoint, ServicePort } from '../types';
+
+export const TABLE = 'ferry';
+export type Family = 'ip' | 'ip6';
+export const FAMILIES: readonly Family[] = ['ip', 'ip6'];
+
+/** The kernel's NFT_NAME_MAXLEN is 256 with the NUL; leave room for the longest prefix. */
+const NAME_BASE_MAX = 256 - 1 - 'affinity-'.length;
+
+export const CHAIN_PREFIX = {
+  cluster: 'service-',
+  local: 'local-',
+  external: 'external-',
+  endpoint: 'endpoint-',
+} as const;
+export const AFFINITY_PREFIX = 'affinity-';
+
+/**
+ * Part of every endpoint chain's hash: bump it whenever the rules an endpoint chain holds
+ * are written differently, so an agent upgrade does not keep chains of the old form.
+ */
+export const ENDPOINT_RULES_VERSION = 1;
+
+function hashAndTruncate(visible: string, hashed = visible): string {
+  const name = `${base32Hash(hashed, 8)}-${visible}`;
+  return name.length > NAME_BASE_MAX ? `${name.slice(0, NAME_BASE_MAX - 3)}...` : name;
+}
+
+function portBase(port: ServicePort): string {
+  return `${port.namespace}/${port.name}/${port.protocol.toLowerCase()}/${port.portName}`;
+}
+
+export interface ServicePortNames {
+  cluster: string;
+  local: string;
+  external: string;
+}
+
+export function servicePortChains(port: ServicePort): ServicePortNames {
+  const base = hashAndTruncate(portBase(port));
+  return {
+    cluster: CHAIN_PREFIX.cluster + base,
+    local: CHAIN_PREFIX.local + base,
+    external: CHAIN_PREFIX.external + base,
+  };
+}
+
+export interface EndpointNames {
+  chain: string;
+  /** Present when the Service has ClientIP affinity. */
+  affinitySet: string | undefined;
+}
+
+export function endpointNames(port: ServicePort, endpoint: Pick<Endpoint, 'ip' | 'port'>): EndpointNames {
+  // IPv6 colons are not allowed in chain names; kube-proxy writes them as dots.
+  const visible = `${portBase(port)}__${endpoint.ip.replaceAll(':', '.')}/${endpoint.port}`;
+  const affinity = port.affinity?.timeoutSeconds;
+  const base = hashAndTruncate(visible, `${visible}|affinity=${affinity ?? 'none'}|rules=${ENDPOINT_RULES_VERSION}`);
+  return {
+    chain: CHAIN_PREFIX.endpoint + base,
+    affinitySet: affinity === undefined ? undefined : AFFINITY_PREFIX + base,
+  };
+}
+
+/** Chains ferry creates per service port (the ones a sync may find stale), by their `/`. */
+export function isServiceChain(name: string): boolean {
+  return name.includes('/');
+}
+
+export function isAffinitySet(name: string): boolean {
+  return name.startsWith(AFFINITY_PREFIX);
+}

@@ -1,0 +1,122 @@
+/**
+ * `ferry agent` flags, parsed with node:util parseArgs. Every refusal names the flag, the
+ * value and what is accepted, like the annotation errors.
+ */
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors';
+import { DEFAULT_SCHEDULER, SCHEDULERS } from './schedulers';
+import type { ProxyMode, Scheduler } from './types';
+
+export const MODES: readonly ProxyMode[] = ['nftables', 'iptables', 'ipvs', 'userspace'];
+
+export interface AgentOptions {
+  mode: ProxyMode;
+  nodeName: string;
+  kubeconfig: string | undefined;
+  scheduler: Scheduler;
+  /** `host:port`; undefined disables the server. */
+  healthzBind: string | undefined;
+  metricsBind: string | undefined;
+  syncPeriodMs: number;
+  minSyncIntervalMs: number;
+  /** CIDRs; empty means the Node's InternalIPs. */
+  nodePortAddresses: string[];
+  cleanup: boolean;
+}
+
+export const USAGE = `usage: ferry agent --node-name NAME [--mode nftables|iptables|ipvs|userspace] [--kubeconfig FILE]
+                   [--scheduler rr|lc|dh|sh|sed|nq] [--healthz-bind 0.0.0.0:10256] [--metrics-bind 0.0.0.0:10249]
+                   [--sync-period 30s] [--min-sync-interval 1s] [--nodeport-addresses CIDR,...] [--cleanup]`;
+
+const FLAGS = {
+  mode: { type: 'string', default: 'nftables' },
+  'node-name': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  scheduler: { type: 'string', default: DEFAULT_SCHEDULER },
+  'healthz-bind': { type: 'string', default: '0.0.0.0:10256' },
+  'metrics-bind': { type: 'string', default: '0.0.0.0:10249' },
+  'sync-period': { type: 'string', default: '30s' },
+  'min-sync-interval': { type: 'string', default: '1s' },
+  'nodeport-addresses': { type: 'string', default: '' },
+  cleanup: { type: 'boolean', default: false },
+} as const;
+
+export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+  }
+  const str = (name: keyof typeof FLAGS) => values[name] as string;
+  const mode = oneOf('--mode', str('mode'), MODES);
+  const scheduler = oneOf('--scheduler', str('scheduler'), SCHEDULERS);
+  const cleanup = values.cleanup === true;
+  const nodeName = (values['node-name'] as string | undefined) ?? env.NODE_NAME ?? '';
+  if (!cleanup && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
+    throw new ConfigError(
+      nodeName === ''
+        ? '--node-name is required (or NODE_NAME in the environment): the name of the Node this agent runs on'
+        : `--node-name ${JSON.stringify(nodeName)} is not a valid Node name: expected a DNS subdomain (lowercase letters, digits, '-' and '.')`,
+    );
+  }
+  const syncPeriodMs = duration('--sync-period', str('sync-period'));
+  const minSyncIntervalMs = duration('--min-sync-interval', str('min-sync-interval'));
+  if (syncPeriodMs <= 0) throw new ConfigError(`--sync-period ${JSON.stringify(str('sync-period'))} must be greater than zero`);
+  if (minSyncIntervalMs > syncPeriodMs) {
+    throw new ConfigError(`--min-sync-interval ${JSON.stringify(str('min-sync-interval'))} must not exceed --sync-period ${JSON.stringify(str('sync-period'))}`);
+  }
+  return {
+    mode,
+    nodeName,
+    kubeconfig: values.kubeconfig as string | undefined,
+    scheduler,
+    healthzBind: bind('--healthz-bind', str('healthz-bind')),
+    metricsBind: bind('--metrics-bind', str('metrics-bind')),
+    syncPeriodMs,
+    minSyncIntervalMs,
+    nodePortAddresses: cidrs('--nodeport-addresses', str('nodeport-addresses')),
+    cleanup,
+  };
+}
+
+function oneOf<T extends string>(flag: string, value: string, accepted: readonly T[]): T {
+  if ((accepted as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${flag} ${JSON.stringify(value)} is not supported: expected one of ${accepted.join(', ')}`);
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations as kube-proxy takes them: `30s`, `1m30s`, `500ms`, `0s`. */
+export function duration(flag: string, value: string): number {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (value === '' || parts.map((p) => p[0]).join('') !== value) {
+    throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a duration: expected e.g. 30s, 1m30s or 500ms`);
+  }
+  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]!]!, 0));
+}
+
+function bind(flag: string, value: string): string | undefined {
+  if (value === '') return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!match || isIP(host ?? '') === 0 || port > 65535) {
+    throw new ConfigError(`${flag} ${JSON.stringify(value)} is not an address to listen on: expected IP:port such as 0.0.0.0:10256 or [::]:10256 (empty disables it)`);
+  }
+  return value;
+}
+
+function cidrs(flag: string, value: string): string[] {
+  const list = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const cidr of list) {
+    const [ip = '', prefix = '', extra] = cidr.split('/');
+    const family = isIP(ip);
+    const bits = Number(prefix);
+    if (extra !== undefined || family === 0 || !/^\d{1,3}$/.test(prefix) || bits > (family === 4 ? 32 : 128)) {
+      throw new ConfigError(`${flag} entry ${JSON.stringify(cidr)} is not a CIDR: expected comma-separated CIDRs such as 10.0.0.0/8,fd00::/64`);
+    }
+  }
+  return list;
+}

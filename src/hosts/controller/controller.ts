@@ -1,0 +1,87 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Ferry } from '../../cli/context';
+import { describeError } from '../../errors';
+import { MemoryWorkQueue } from '../../queue/memory';
+import { collectGarbage } from '../../reconcile/gc';
+import type { TlsPair } from '../tls';
+import { newWebhookStats, type WebhookStats } from '../webhook';
+import { enqueueResync, processWork } from '../worker';
+import { serveWebhook } from './https';
+import { watchCluster } from './watch';
+
+export interface ControllerOptions {
+  listen: { host: string; port: number };
+  tls: TlsPair;
+  token: string;
+  workers: number;
+  resyncIntervalMs: number;
+  /** Watch Services and Nodes as well as (or instead of) receiving webhooks. */
+  watch: boolean;
+  log(entry: Record<string, unknown>): void;
+}
+
+export interface Controller {
+  /** The webhook's base URL; the API server calls `<url>/admit/<token>`. */
+  url: string;
+  queue: MemoryWorkQueue;
+  stats: WebhookStats;
+  /** Runs one resync now (it also runs on the timer). */
+  resync(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `ferry controller`: the Lambda deployment's pieces in one long-running process — the
+ * webhook over HTTPS, an in-process queue with per-Service serialisation, reconcile workers,
+ * the resync timer, and optionally its own watches on Services and Nodes.
+ */
+export async function startController(ferry: Ferry, kc: KubeConfig, options: ControllerOptions): Promise<Controller> {
+  const { log } = options;
+  const queue: MemoryWorkQueue = new MemoryWorkQueue({
+    workers: options.workers,
+    log,
+    process: async (message, id) => {
+      const result = await processWork(message, id, { kube: ferry.kube, reconciler: ferry.reconciler, queue, config: ferry.config });
+      if (result.kind === 'reconciled') {
+        const r = result.report;
+        if (r.outcome !== 'unchanged' && r.outcome !== 'ignored') log({ level: 'info', service: r.service, outcome: r.outcome, actions: r.actions.length, ...(r.message ? { message: r.message } : {}) });
+      }
+    },
+  });
+  const stats = newWebhookStats();
+  const server = await serveWebhook(options.tls, options.listen, {
+    token: options.token,
+    queue,
+    config: ferry.config,
+    enqueueTimeoutMs: 1000,
+    stats,
+    log,
+  });
+  const resync = async () => {
+    try {
+      const queued = await enqueueResync({ kube: ferry.kube, queue, config: ferry.config }, Date.now(), options.resyncIntervalMs);
+      const gc = await collectGarbage(ferry.kube, ferry.aws, ferry.config);
+      log({ level: 'info', msg: 'resync', queued, collected: gc.services.length });
+    } catch (err) {
+      log({ level: 'warn', msg: 'resync failed; next interval retries', error: describeError(err) });
+    }
+  };
+  const timer = setInterval(() => void resync(), options.resyncIntervalMs);
+  timer.unref();
+  const watcher = options.watch ? watchCluster(kc, queue, ferry.config, log) : undefined;
+  await watcher?.started;
+  // Catch up before serving: whatever changed while no controller ran is queued now.
+  await resync();
+  return {
+    url: server.url,
+    queue,
+    stats,
+    resync,
+    async stop() {
+      clearInterval(timer);
+      await watcher?.stop();
+      await server.close();
+      queue.stop();
+    },
+  };
+}

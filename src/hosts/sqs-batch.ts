@@ -1,0 +1,48 @@
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { ConfigError, describeError } from '../errors';
+import { decodeMessage } from '../queue/messages';
+import { processWork, type WorkerDeps, type WorkResult } from './worker';
+
+export interface BatchDeps extends WorkerDeps {
+  /** Delays a failed message's next delivery (SQS ChangeMessageVisibility); best effort. */
+  backoff(record: SQSRecord, seconds: number): Promise<void>;
+  log(entry: Record<string, unknown>): void;
+}
+
+/**
+ * One SQS FIFO batch, with partial failures (ReportBatchItemFailures). Records of a message
+ * group arrive in order; once one fails, the rest of its group in this batch are returned
+ * unprocessed too, so a group is never reconciled out of order. A failed record's next
+ * delivery is delayed exponentially by its receive count; after the queue's maxReceiveCount
+ * it goes to the dead-letter queue. A body that is not a ferry message is dropped, not
+ * retried: retrying cannot fix it.
+ */
+export async function processBatch(records: readonly SQSRecord[], deps: BatchDeps): Promise<SQSBatchResponse & { results: WorkResult[] }> {
+  const failedGroups = new Set<string>();
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  const results: WorkResult[] = [];
+  for (const record of records) {
+    const group = record.attributes?.MessageGroupId ?? record.messageId;
+    if (failedGroups.has(group)) {
+      failures.push({ itemIdentifier: record.messageId });
+      continue;
+    }
+    const message = decodeMessage(record.body);
+    if (!message) {
+      deps.log({ level: 'warn', msg: 'dropping a message that is not ferry work', messageId: record.messageId });
+      continue;
+    }
+    try {
+      results.push(await processWork(message, record.messageId, deps));
+    } catch (err) {
+      failedGroups.add(group);
+      failures.push({ itemIdentifier: record.messageId });
+      const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+      deps.log({ level: 'error', msg: 'work failed; will retry', messageId: record.messageId, group, receives, error: describeError(err) });
+      // A configuration problem does not fix itself quickly: wait longer before the next try.
+      const base = err instanceof ConfigError ? 60 : 5;
+      await deps.backoff(record, Math.min(900, base * 2 ** Math.max(0, receives - 1))).catch(() => undefined);
+    }
+  }
+  return { batchItemFailures: failures, results };
+}

@@ -1,0 +1,128 @@
+import { describeError } from '../errors';
+import type { QueuedMessage, WorkMessage, WorkQueue } from './messages';
+
+export interface MemoryQueueOptions {
+  workers: number;
+  /** Runs one message; a throw schedules a retry with backoff. */
+  process(message: WorkMessage, id: string): Promise<void>;
+  /** First retry delay; doubles per failure up to `maxBackoffMs`. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+interface Pending {
+  message: WorkMessage;
+  id: string;
+  failures: number;
+  notBefore: number;
+}
+
+/**
+ * `ferry controller`'s queue, with SQS FIFO's guarantees where they matter: work for one
+ * group (one Service) never runs twice at once, and a message for a group that already has
+ * one waiting is merged into it (level-based work only needs to happen once more). Groups
+ * run in parallel on `workers` workers. Failures retry with exponential backoff.
+ */
+export class MemoryWorkQueue implements WorkQueue {
+  private readonly waiting = new Map<string, Pending>();
+  private readonly running = new Set<string>();
+  private readonly order: string[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private active = 0;
+  private sequence = 0;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: MemoryQueueOptions) {}
+
+  async send(messages: readonly QueuedMessage[]): Promise<void> {
+    for (const m of messages) this.add(m.group, m.message, 0);
+    this.pump();
+  }
+
+  /** Resolves when nothing is waiting, running or scheduled for retry (for tests and shutdown). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get depth(): number {
+    return this.waiting.size;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.waiting.clear();
+    this.order.length = 0;
+    this.settleIdle();
+  }
+
+  private add(group: string, message: WorkMessage, failures: number, notBefore = 0): void {
+    if (this.stopped) return;
+    const existing = this.waiting.get(group);
+    if (existing) {
+      existing.message = merge(existing.message, message);
+      existing.failures = Math.min(existing.failures, failures);
+      existing.notBefore = Math.min(existing.notBefore, notBefore);
+      return;
+    }
+    this.waiting.set(group, { message, id: `m${++this.sequence}`, failures, notBefore });
+    this.order.push(group);
+  }
+
+  private pump(): void {
+    const now = Date.now();
+    for (let i = 0; i < this.order.length && this.active < this.options.workers; i++) {
+      const group = this.order[i]!;
+      const item = this.waiting.get(group);
+      if (!item || this.running.has(group) || item.notBefore > now) continue;
+      this.order.splice(i--, 1);
+      this.waiting.delete(group);
+      void this.run(group, item);
+    }
+    this.settleIdle();
+  }
+
+  private async run(group: string, item: Pending): Promise<void> {
+    this.active++;
+    this.running.add(group);
+    try {
+      await this.options.process(item.message, item.id);
+    } catch (err) {
+      const failures = item.failures + 1;
+      const delay = Math.min(this.options.maxBackoffMs ?? 300_000, (this.options.backoffMs ?? 1000) * 2 ** (failures - 1));
+      this.options.log?.({ level: 'warn', msg: 'work failed; retrying', group, failures, delayMs: delay, error: describeError(err) });
+      this.add(group, item.message, failures, Date.now() + delay);
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.pump();
+      }, delay);
+      timer.unref();
+      this.timers.add(timer);
+    } finally {
+      this.running.delete(group);
+      this.active--;
+      this.pump();
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.waiting.size === 0 && this.active === 0 && this.timers.size === 0;
+  }
+
+  private settleIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Two pending messages of one group are one: a full check wins over a quick one. */
+function merge(a: WorkMessage, b: WorkMessage): WorkMessage {
+  if (a.kind === 'service' && b.kind === 'service') return { ...a, ...((a.full || b.full) ? { full: true } : {}) };
+  return a;
+}

@@ -1,0 +1,68 @@
+/**
+ * What travels on the work queue. Level-based: a message only says "look at this Service"
+ * (or "a Node changed, look at every load balancer"); the worker reads the current state.
+ *
+ * On SQS FIFO every message of one Service shares a message group, so two reconciles of one
+ * Service never run at once; a fan-out message has its own group and turns into one message
+ * per Service in that Service's group.
+ */
+export type WorkMessage =
+  | { kind: 'service'; namespace: string; name: string; full?: boolean }
+  | { kind: 'fanout'; reason: string };
+
+export interface QueuedMessage {
+  message: WorkMessage;
+  /** SQS FIFO MessageGroupId. */
+  group: string;
+  /** SQS FIFO MessageDeduplicationId: at most 128 characters. */
+  dedupId: string;
+}
+
+export const FANOUT_GROUP = 'ferry.io/fanout';
+
+export function serviceMessage(namespace: string, name: string, dedupId: string, full = false): QueuedMessage {
+  return {
+    message: { kind: 'service', namespace, name, ...(full ? { full } : {}) },
+    group: `${namespace}/${name}`,
+    dedupId: dedupSafe(dedupId),
+  };
+}
+
+export function fanoutMessage(reason: string, dedupId: string): QueuedMessage {
+  return { message: { kind: 'fanout', reason }, group: FANOUT_GROUP, dedupId: dedupSafe(dedupId) };
+}
+
+/** SQS allows alphanumerics and punctuation, 128 characters at most; long ids keep a hash suffix. */
+function dedupSafe(id: string): string {
+  const clean = id.replace(/[^\x21-\x7e]/g, '_');
+  if (clean.length <= 128) return clean;
+  let h = 0;
+  for (let i = 0; i < clean.length; i++) h = (Math.imul(h, 31) + clean.charCodeAt(i)) | 0;
+  return `${clean.slice(0, 119)}~${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export function encodeMessage(m: WorkMessage): string {
+  return JSON.stringify(m);
+}
+
+/** Parses a queue body; undefined for anything that is not a WorkMessage (it is dropped, not retried). */
+export function decodeMessage(body: string): WorkMessage | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const m = v as Record<string, unknown>;
+  if (m.kind === 'service' && typeof m.namespace === 'string' && typeof m.name === 'string' && m.namespace && m.name) {
+    return { kind: 'service', namespace: m.namespace, name: m.name, ...(m.full === true ? { full: true } : {}) };
+  }
+  if (m.kind === 'fanout' && typeof m.reason === 'string') return { kind: 'fanout', reason: m.reason };
+  return undefined;
+}
+
+/** Where queued work goes: SQS FIFO in Lambda, an in-process queue in `ferry controller`. */
+export interface WorkQueue {
+  send(messages: readonly QueuedMessage[]): Promise<void>;
+}

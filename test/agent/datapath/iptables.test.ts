@@ -1,0 +1,6 @@
+import { describeKernelDatapath } from './kernel-suite';
+
+describeKernelDatapath('iptables', ['iptables-restore', 'conntrack'], {
+  ruleset: async (t) => `${await t.inNode1('iptables-save')}${await t.inNode1('ip6tables-save')}`,
+  hasFerryRules: (ruleset) => ruleset.includes('FERRY-'),
+});

@@ -1,0 +1,73 @@
+import { duration, parseAgentOptions } from '../../../src/agent/options';
+import { ConfigError } from '../../../src/errors';
+
+const parse = (...argv: string[]) => parseAgentOptions(argv, {});
+const refusal = (...argv: string[]) => {
+  try {
+    parse(...argv);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('accepted');
+};
+
+test('defaults: nftables, rr, kube-proxy ports, 30 s / 1 s', () => {
+  expect(parse('--node-name', 'node-1')).toEqual({
+    mode: 'nftables',
+    nodeName: 'node-1',
+    kubeconfig: undefined,
+    scheduler: 'rr',
+    healthzBind: '0.0.0.0:10256',
+    metricsBind: '0.0.0.0:10249',
+    syncPeriodMs: 30_000,
+    minSyncIntervalMs: 1000,
+    nodePortAddresses: [],
+    cleanup: false,
+  });
+});
+
+test('every flag', () => {
+  expect(
+    parse('--mode', 'iptables', '--node-name=n1', '--kubeconfig', '/k', '--scheduler', 'sed', '--healthz-bind', '[::]:10256', '--metrics-bind', '',
+      '--sync-period', '1m30s', '--min-sync-interval', '250ms', '--nodeport-addresses', '10.0.0.0/8, fd00::/64'),
+  ).toEqual({
+    mode: 'iptables', nodeName: 'n1', kubeconfig: '/k', scheduler: 'sed', healthzBind: '[::]:10256', metricsBind: undefined,
+    syncPeriodMs: 90_000, minSyncIntervalMs: 250, nodePortAddresses: ['10.0.0.0/8', 'fd00::/64'], cleanup: false,
+  });
+});
+
+test('the node name may come from NODE_NAME (the DaemonSet passes it via the downward API); --cleanup needs none', () => {
+  expect(parseAgentOptions([], { NODE_NAME: 'node-7' }).nodeName).toBe('node-7');
+  expect(parse('--cleanup').cleanup).toBe(true);
+});
+
+test.each([
+  [['--node-name', 'n', '--mode', 'ebpf'], '--mode "ebpf" is not supported: expected one of nftables, iptables, ipvs, userspace'],
+  [['--node-name', 'n', '--scheduler', 'wrr'], '--scheduler "wrr" is not supported: expected one of rr, lc, dh, sh, sed, nq'],
+  [[], '--node-name is required (or NODE_NAME in the environment): the name of the Node this agent runs on'],
+  [['--node-name', 'Node_1'], '--node-name "Node_1" is not a valid Node name: expected a DNS subdomain (lowercase letters, digits, \'-\' and \'.\')'],
+  [['--node-name', 'n', '--sync-period', '30'], '--sync-period "30" is not a duration: expected e.g. 30s, 1m30s or 500ms'],
+  [['--node-name', 'n', '--sync-period', '0s'], '--sync-period "0s" must be greater than zero'],
+  [['--node-name', 'n', '--min-sync-interval', '1m'], '--min-sync-interval "1m" must not exceed --sync-period "30s"'],
+  [['--node-name', 'n', '--healthz-bind', 'localhost:10256'], '--healthz-bind "localhost:10256" is not an address to listen on: expected IP:port such as 0.0.0.0:10256 or [::]:10256 (empty disables it)'],
+  [['--node-name', 'n', '--metrics-bind', '0.0.0.0:99999'], '--metrics-bind "0.0.0.0:99999" is not an address to listen on: expected IP:port such as 0.0.0.0:10256 or [::]:10256 (empty disables it)'],
+  [['--node-name', 'n', '--nodeport-addresses', '10.0.0.0/33'], '--nodeport-addresses entry "10.0.0.0/33" is not a CIDR: expected comma-separated CIDRs such as 10.0.0.0/8,fd00::/64'],
+])('%j → %s', (argv, message) => {
+  expect(refusal(...argv)).toBe(message);
+});
+
+test('unknown flags and missing values are refused with the usage', () => {
+  expect(refusal('--node-name', 'n', '--proxy-mode', 'x')).toMatch(/^Unknown option '--proxy-mode'\nusage: ferry agent/);
+  expect(refusal('--node-name')).toMatch(/^Option '--node-name <value>' argument missing\nusage: ferry agent/);
+});
+
+test.each([
+  ['500ms', 500],
+  ['2s', 2000],
+  ['1m30s', 90_000],
+  ['1h', 3_600_000],
+  ['1.5s', 1500],
+])('duration %s = %d ms', (text, ms) => {
+  expect(duration('--x', text)).toBe(ms);
+});

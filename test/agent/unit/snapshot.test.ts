@@ -1,0 +1,78 @@
+import { ChangeTracker } from '../../../src/agent/changes';
+import { Snapshot } from '../../../src/agent/snapshot';
+import { clusterIP, newNode, newService, newSlice, NODE, nodePort } from './fixtures';
+
+describe('ChangeTracker', () => {
+  test('records {previous, current} per key, merging repeated changes until drained', () => {
+    const tracker = new ChangeTracker<{ metadata: { resourceVersion: string }; v: number }>();
+    tracker.record('a', { metadata: { resourceVersion: '1' }, v: 1 });
+    tracker.record('a', { metadata: { resourceVersion: '2' }, v: 2 });
+    expect(tracker.drain()).toEqual([{ key: 'a', previous: undefined, current: { metadata: { resourceVersion: '2' }, v: 2 } }]);
+    tracker.record('a', { metadata: { resourceVersion: '3' }, v: 3 });
+    tracker.record('a', undefined);
+    expect(tracker.drain()).toEqual([{ key: 'a', previous: { metadata: { resourceVersion: '2' }, v: 2 }, current: undefined }]);
+  });
+
+  test('a change that ends where it started, or only bumps resourceVersion, is no change', () => {
+    const tracker = new ChangeTracker<{ metadata: { resourceVersion: string }; v: number }>();
+    tracker.record('a', { metadata: { resourceVersion: '1' }, v: 1 });
+    tracker.drain();
+    tracker.record('a', { metadata: { resourceVersion: '9' }, v: 1 });
+    expect(tracker.hasPending).toBe(false);
+    tracker.record('b', { metadata: { resourceVersion: '1' }, v: 1 });
+    tracker.record('b', undefined);
+    expect(tracker.drain()).toEqual([]);
+  });
+});
+
+describe('Snapshot', () => {
+  const web = newService('web', clusterIP('10.96.0.10'), nodePort(30080));
+  const api = newService('api', clusterIP('10.96.0.11'));
+
+  function seeded() {
+    const snapshot = new Snapshot({ nodeName: NODE });
+    snapshot.node.record(NODE, newNode());
+    snapshot.services.record('default/web', web);
+    snapshot.services.record('default/api', api);
+    snapshot.slices.record('default/web-abc', newSlice('web', [['10.244.1.2']]));
+    return snapshot;
+  }
+
+  test('the first update is a full build', () => {
+    const { state, changed } = seeded().update(false);
+    expect(changed).toBeUndefined();
+    expect([...state.services.keys()]).toEqual(['default/api:http/TCP', 'default/web:http/TCP']);
+  });
+
+  test('later updates rebuild only touched Services and report the service ports that differ', () => {
+    const snapshot = seeded();
+    const first = snapshot.update(false).state;
+    snapshot.slices.record('default/web-abc', newSlice('web', [['10.244.1.2'], ['10.244.1.3']]));
+    const { state, changed } = snapshot.update(false);
+    expect(changed).toEqual(new Set(['default/web:http/TCP']));
+    expect(state.services.get('default/web:http/TCP')?.endpoints).toHaveLength(2);
+    expect(state.services.get('default/api:http/TCP')).toBe(first.services.get('default/api:http/TCP'));
+    // The previous state is left as it was: proxiers compare against it (conntrack).
+    expect(first.services.get('default/web:http/TCP')?.endpoints).toHaveLength(1);
+  });
+
+  test('a change proxying does not care about (a label) yields no changed port; a deleted Service yields its keys', () => {
+    const snapshot = seeded();
+    snapshot.update(false);
+    snapshot.services.record('default/api', { ...api, metadata: { ...api.metadata, labels: { team: 'x' } } });
+    expect(snapshot.update(false).changed).toEqual(new Set());
+    snapshot.services.record('default/web', undefined);
+    const { state, changed } = snapshot.update(false);
+    expect(changed).toEqual(new Set(['default/web:http/TCP']));
+    expect(state.services.has('default/web:http/TCP')).toBe(false);
+  });
+
+  test("a change of the node's addresses rebuilds everything", () => {
+    const snapshot = seeded();
+    snapshot.update(false);
+    snapshot.node.record(NODE, newNode(NODE, (n) => (n.status!.addresses = [{ type: 'InternalIP', address: '192.168.1.99' }])));
+    const { state, changed } = snapshot.update(false);
+    expect(changed).toBeUndefined();
+    expect(state.nodeIPs).toEqual(['192.168.1.99']);
+  });
+});

@@ -1,0 +1,69 @@
+import { MemoryWorkQueue } from '../../src/queue/memory';
+import { fanoutMessage, serviceMessage, type WorkMessage } from '../../src/queue/messages';
+
+describe('the in-process queue', () => {
+  test('work for one Service never runs twice at once; different Services run in parallel', async () => {
+    const running = new Map<string, number>();
+    let overlap = 0;
+    let parallel = 0;
+    const queue = new MemoryWorkQueue({
+      workers: 4,
+      process: async (m: WorkMessage) => {
+        const key = m.kind === 'service' ? m.name : 'fanout';
+        running.set(key, (running.get(key) ?? 0) + 1);
+        if (running.get(key)! > 1) overlap++;
+        parallel = Math.max(parallel, [...running.values()].reduce((a, b) => a + b, 0));
+        await new Promise((r) => setTimeout(r, 5));
+        running.set(key, running.get(key)! - 1);
+      },
+    });
+    for (let i = 0; i < 20; i++) {
+      await queue.send([serviceMessage('default', `svc-${i % 3}`, `d${i}`)]);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await queue.idle();
+    expect(overlap).toBe(0);
+    expect(parallel).toBeGreaterThan(1);
+  });
+
+  test('duplicates waiting for one Service collapse into one run, a full check winning', async () => {
+    const seen: WorkMessage[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const queue = new MemoryWorkQueue({
+      workers: 1,
+      process: async (m) => {
+        seen.push(m);
+        if (seen.length === 1) await gate;
+      },
+    });
+    await queue.send([serviceMessage('default', 'a', '1')]);
+    await queue.send([serviceMessage('default', 'a', '2'), serviceMessage('default', 'a', '3', true), serviceMessage('default', 'a', '4')]);
+    await queue.send([fanoutMessage('node x', 'n1'), fanoutMessage('node y', 'n2')]);
+    release();
+    await queue.idle();
+    expect(seen).toEqual([
+      { kind: 'service', namespace: 'default', name: 'a' },
+      { kind: 'service', namespace: 'default', name: 'a', full: true },
+      { kind: 'fanout', reason: 'node x' },
+    ]);
+  });
+
+  test('a failure retries with exponential backoff until it succeeds', async () => {
+    const attempts: number[] = [];
+    const queue = new MemoryWorkQueue({
+      workers: 1,
+      backoffMs: 10,
+      process: async () => {
+        attempts.push(Date.now());
+        if (attempts.length < 4) throw new Error('throttled');
+      },
+    });
+    await queue.send([serviceMessage('default', 'a', '1')]);
+    await queue.idle();
+    expect(attempts).toHaveLength(4);
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(9);
+    expect(gaps[2]).toBeGreaterThanOrEqual(38);
+  });
+});
