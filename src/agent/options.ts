@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors';
+import { parseDuration } from '../util/duration';
 import { DEFAULT_SCHEDULER, SCHEDULERS } from './schedulers';
 import type { ProxyMode, Scheduler } from './types';
 
@@ -86,15 +87,11 @@ function oneOf<T extends string>(flag: string, value: string, accepted: readonly
   throw new ConfigError(`${flag} ${JSON.stringify(value)} is not supported: expected one of ${accepted.join(', ')}`);
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** Go-style durations as kube-proxy takes them: `30s`, `1m30s`, `500ms`, `0s`. */
 export function duration(flag: string, value: string): number {
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
-  if (value === '' || parts.map((p) => p[0]).join('') !== value) {
-    throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a duration: expected e.g. 30s, 1m30s or 500ms`);
-  }
-  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]!]!, 0));
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a duration: expected e.g. 30s, 1m30s or 500ms`);
+  return ms;
 }
 
 function bind(flag: string, value: string): string | undefined {

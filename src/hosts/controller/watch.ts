@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import { nodeChangeMatters } from '../../admission/admit';
-import { resilientInformer } from '../../kube/informer';
+import { ResilientInformer } from '../../kube/informer';
 import type { ServiceClassConfig } from '../../model/service';
 import { fanoutMessage, serviceMessage, type WorkQueue } from '../../queue/messages';
 import { ferryServices } from '../worker';
@@ -25,21 +25,32 @@ export function watchCluster(
     send([serviceMessage(s.metadata!.namespace!, s.metadata!.name!, `watch-${++sequence}`)]);
   };
   const nodes = new Map<string, V1Node>();
-  const onNode = (kind: string) => (n: V1Node) => {
+  const upsertNode = (n: V1Node) => {
     const name = n.metadata?.name ?? '';
     const before = nodes.get(name);
-    if (kind === 'delete') nodes.delete(name);
-    else nodes.set(name, n);
-    if (kind === 'update' && before && !nodeChangeMatters(before, n)) return;
-    send([fanoutMessage(`node ${name} ${kind}`, `watch-${++sequence}`)]);
+    nodes.set(name, n);
+    if (before && !nodeChangeMatters(before, n)) return;
+    send([fanoutMessage(`node ${name} ${before ? 'update' : 'add'}`, `watch-${++sequence}`)]);
   };
-  const onError = (err: unknown) => log({ level: 'warn', msg: 'watch interrupted; restarting', error: String(err) });
+  const removeNode = (n: V1Node) => {
+    nodes.delete(n.metadata?.name ?? '');
+    send([fanoutMessage(`node ${n.metadata?.name ?? ''} delete`, `watch-${++sequence}`)]);
+  };
+  // `started` resolves once both informers have delivered their first list.
+  let pending = 2;
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => (ready = resolve));
+  const synced = () => {
+    if (--pending === 0) ready();
+  };
+  const common = { log: (line: string) => log({ level: 'warn', msg: line }) };
   const informers = [
-    resilientInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { add: onService, update: onService, delete: onService }, { onError }),
-    resilientInformer<V1Node>(kc, '/api/v1/nodes', () => core.listNode(), { add: onNode('add'), update: onNode('update'), delete: onNode('delete') }, { onError }),
+    new ResilientInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { upsert: onService, remove: onService, synced }, { ...common, name: 'services' }),
+    new ResilientInformer<V1Node>(kc, '/api/v1/nodes', () => core.listNode(), { upsert: upsertNode, remove: removeNode, synced }, { ...common, name: 'nodes' }),
   ];
+  for (const i of informers) i.start();
   return {
-    started: Promise.all(informers.map((i) => i.started)).then(() => undefined),
+    started,
     async stop() {
       await Promise.all(informers.map((i) => i.stop()));
     },
