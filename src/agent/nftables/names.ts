@@ -19,10 +19,43 @@ export const TABLE = 'ferry';
 export type Family = 'ip' | 'ip6';
 export const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 
+/**
+ * Services are spread over this many tables per family: `ferry`, `ferry-1`, … The kernel
+ * checks a whole table's jump graph on every commit that adds a rule, so one table of
+ * 10,000 Services makes every one-Service change cost ≈0.25 s; a sixteenth of it costs
+ * ≈0.02 s (README.md, "Cost").
+ */
+export const DEFAULT_TABLES = 16;
+
+export function tableName(shard: number): string {
+  return shard === 0 ? TABLE : `${TABLE}-${shard}`;
+}
+
+/** The shard of a table of ours (`ferry`, `ferry-3`), or undefined for anyone else's. */
+export function shardOfTable(name: string): number | undefined {
+  const match = /^ferry(?:-([1-9]\d*))?$/.exec(name);
+  return match === null ? undefined : Number(match[1] ?? 0);
+}
+
+/**
+ * The table of a service port, by its map key (`namespace/name:port/PROTOCOL`): hashed on
+ * the Service alone, so all ports of a Service share a table. FNV-1a, because it runs for
+ * every Service on every full sync and needs to be stable, not secure.
+ */
+export function shardOf(key: string, tables: number): number {
+  if (tables <= 1) return 0;
+  const colon = key.indexOf(':');
+  const service = colon < 0 ? key : key.slice(0, colon);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < service.length; i++) hash = Math.imul(hash ^ service.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % tables;
+}
+
 /** The kernel's NFT_NAME_MAXLEN is 256 with the NUL; leave room for the longest prefix. */
 const NAME_BASE_MAX = 256 - 1 - 'affinity-'.length;
 
 export const CHAIN_PREFIX = {
+  clusterIP: 'clusterip-',
   cluster: 'service-',
   local: 'local-',
   external: 'external-',
@@ -46,6 +79,7 @@ function portBase(port: ServicePort): string {
 }
 
 export interface ServicePortNames {
+  clusterIP: string;
   cluster: string;
   local: string;
   external: string;
@@ -54,6 +88,7 @@ export interface ServicePortNames {
 export function servicePortChains(port: ServicePort): ServicePortNames {
   const base = hashAndTruncate(portBase(port));
   return {
+    clusterIP: CHAIN_PREFIX.clusterIP + base,
     cluster: CHAIN_PREFIX.cluster + base,
     local: CHAIN_PREFIX.local + base,
     external: CHAIN_PREFIX.external + base,

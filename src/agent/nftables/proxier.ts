@@ -6,10 +6,12 @@
 import { clearConntrack, staleConntrackFilters } from '../conntrack';
 import { runChecked, runCommand, type CommandRunner } from '../exec';
 import type { Proxier, ProxyState, ServicePort, SyncResult } from '../types';
-import { FAMILIES, isAffinitySet, isServiceChain, TABLE, type Family } from './names';
+import { DEFAULT_TABLES, FAMILIES, isAffinitySet, isServiceChain, shardOf, shardOfTable, TABLE, tableName, type Family } from './names';
 import { planFull, planIncremental, type FamilyPlan, type PendingDelete, type Renderer } from './plan';
-import { renderServicePort, type ServiceRender } from './service';
-import { MAP_NAMES, type MapName } from './tables';
+import { renderServicePort, type ElementRender, type ServiceRender } from './service';
+import { BASE_CHAINS, MAP_NAMES, REJECT_CHAIN, type BaseChainSpec, type MapName } from './tables';
+
+const BASE_CHAIN_NAMES = new Set(BASE_CHAINS.map((c) => c.name));
 
 export interface NftablesOptions {
   log?: (line: string) => void;
@@ -17,10 +19,13 @@ export interface NftablesOptions {
   now?: () => number;
   /** Families to program; both by default (IPv4 and IPv6 Services). */
   families?: readonly Family[];
+  /** Tables per family that Services are spread over (names.ts, DEFAULT_TABLES). */
+  tables?: number;
 }
 
 /** The parts of `nft -j` output ferry reads. */
 interface NftObject {
+  family?: string;
   table?: string;
   name?: string;
   type?: string;
@@ -29,10 +34,23 @@ interface NftObject {
   elem?: Array<[{ concat?: Array<string | number> } | undefined, { goto?: { target: string } } | undefined]>;
 }
 
-interface FamilyRecord {
+interface TableRecord {
   services: Map<string, ServiceRender>;
   pending: Map<string, PendingDelete>;
+  tombstones: Map<string, ElementRender>;
+  /** Rules and endpoints in `services` (metrics), counted once per write of the table. */
+  counts: SyncResult;
 }
+
+/** What a listing found in one table of ours. */
+interface KernelTable {
+  chains: Set<string>;
+  sets: Set<string>;
+  baseChains?: Map<string, BaseChainSpec>;
+  elements: Map<string, { map: MapName; key: string; value: string }>;
+}
+
+const EMPTY_KERNEL_TABLE = (): KernelTable => ({ chains: new Set(), sets: new Set(), elements: new Map() });
 
 export class NftablesProxier implements Proxier {
   readonly mode = 'nftables' as const;
@@ -40,7 +58,9 @@ export class NftablesProxier implements Proxier {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private readonly families: readonly Family[];
-  private records = new Map<Family, FamilyRecord>();
+  private readonly tables: number;
+  /** By `family table`: what this process last committed to each table it has set up. */
+  private records = new Map<string, TableRecord>();
   /** The records match the kernel: set by a committed sync, cleared by a failed one. */
   private trusted = false;
   private lastState: ProxyState | undefined;
@@ -56,43 +76,98 @@ export class NftablesProxier implements Proxier {
     this.log = options.log ?? (() => {});
     this.now = options.now ?? Date.now;
     this.families = options.families ?? FAMILIES;
+    this.tables = Math.max(1, options.tables ?? DEFAULT_TABLES);
   }
 
+  /**
+   * One `nft -f` transaction for every table that has something to write. A table is set
+   * up (a full plan) the first time one of its Services appears, and `ferry` always is;
+   * after that an incremental sync writes only the tables its changed Services live in.
+   */
   async sync(state: ProxyState, changed: ReadonlySet<string> | undefined): Promise<SyncResult> {
     const full = changed === undefined || !this.trusted;
-    const plans = new Map<Family, FamilyPlan>();
+    // Partitioning every Service is for full syncs; an incremental one looks up only its keys.
+    const shards = full ? this.partition(state) : undefined;
+    const changedByShard = new Map<number, Set<string>>();
+    for (const key of changed ?? []) getOrCreate(changedByShard, shardOf(key, this.tables), () => new Set()).add(key);
+    const plans = new Map<string, FamilyPlan>();
+    // Tables to start afresh (written before the plans that re-create them) and to drop.
+    const replacedTables: string[] = [];
+    const retiredTables: string[] = [];
     for (const family of this.families) {
-      const record = this.records.get(family) ?? { services: new Map(), pending: new Map() };
-      const base = { family, state, previous: record.services, pending: record.pending, now: this.now(), render: this.render };
-      plans.set(
-        family,
-        full
-          ? planFull({
-              ...base,
-              // Listing costs seconds at scale (the kernel dumps chains quadratically), so a
-              // process lists only when it does not know the kernel: at start, after a failure.
-              ...(this.trusted ? { kernel: undefined } : await this.listKernel(family)),
-              trusted: this.trusted,
-            })
-          : planIncremental({ ...base, changed: changed! }),
-      );
-    }
-    const input = [...plans.values()].map((p) => p.tx.text()).join('');
-    if (input.length > 0) {
-      try {
-        await runChecked(this.run, 'nft', ['-f', '-'], input);
-      } catch (err) {
-        this.trusted = false;
-        throw err;
+      // Listing costs seconds at scale (the kernel dumps chains quadratically), so a process
+      // lists only when it does not know the kernel: at start, after a failure.
+      const kernel = full && !this.trusted ? await this.listKernel(family) : undefined;
+      for (const [name, listed] of kernel ?? []) {
+        if (shardOfTable(name)! >= this.tables) retiredTables.push(`delete table ${family} ${name}\n`);
+        // Base chains of another layout (an older ferry's): that table starts afresh, atomically.
+        else if ([...(listed.baseChains?.keys() ?? [])].some((chain) => !BASE_CHAIN_NAMES.has(chain))) {
+          kernel!.set(name, EMPTY_KERNEL_TABLE());
+          replacedTables.push(`delete table ${family} ${name}\n`);
+        }
+      }
+      for (let shard = 0; shard < this.tables; shard++) {
+        const table = tableName(shard);
+        const id = `${family} ${table}`;
+        const record = this.records.get(id);
+        const listed = kernel?.get(table);
+        const base = { family, table, previous: record?.services ?? new Map(), pending: record?.pending ?? new Map(), tombstones: record?.tombstones, now: this.now(), render: this.render };
+        const setUp = (services: Map<string, ServicePort>, kernelTable: KernelTable | undefined) =>
+          plans.set(id, planFull({ ...base, state: { ...state, services }, kernel: kernelTable, elements: kernelTable?.elements, trusted: this.trusted && record !== undefined }));
+        if (shards) {
+          const services = shards.get(shard);
+          if (shard !== 0 && services === undefined && record === undefined && listed === undefined) continue;
+          setUp(services ?? new Map(), kernel ? (listed ?? EMPTY_KERNEL_TABLE()) : record ? undefined : EMPTY_KERNEL_TABLE());
+          continue;
+        }
+        const mine = changedByShard.get(shard);
+        if (mine === undefined) continue;
+        if (record) plans.set(id, planIncremental({ ...base, state, changed: mine }));
+        // The first Service of a table not set up yet: all it will hold is among the changes.
+        else setUp(new Map([...mine].flatMap((key) => (state.services.has(key) ? [[key, state.services.get(key)!]] : []))), EMPTY_KERNEL_TABLE());
       }
     }
-    for (const [family, plan] of plans) this.records.set(family, { services: plan.services, pending: plan.pending });
+    // Transactions that delete run one table at a time (see `deleting`); the rest as one.
+    const deleting = [...plans].filter(([, plan]) => plan.tx.hasDelete);
+    const rest = [...replacedTables, ...[...plans.values()].filter((plan) => !plan.tx.hasDelete).map((plan) => plan.tx.text()), ...retiredTables].join('');
+    try {
+      if (rest.length > 0) await runChecked(this.run, 'nft', ['-f', '-'], rest);
+      for (const [id, plan] of deleting) await this.deleting(id, plan.tx.text());
+    } catch (err) {
+      this.trusted = false;
+      throw err;
+    }
+    for (const [id, plan] of plans) this.records.set(id, { services: plan.services, pending: plan.pending, tombstones: plan.tombstones, counts: countsOf(plan.services) });
     this.trusted = true;
     for (const key of this.renders.keys()) if (!state.services.has(key)) this.renders.delete(key);
     // After a restart the previous state is unknown: nothing to compare, nothing cleared.
     if (this.lastState) await clearConntrack(this.run, staleConntrackFilters(this.lastState, state, full ? undefined : changed), this.log);
     this.lastState = state;
     return this.counts();
+  }
+
+  /**
+   * Runs a transaction that deletes something. nft 1.0.x reads every chain of the ruleset
+   * before any deletion, and the kernel serves that dump in quadratic time (seconds at
+   * 100,000 chains) — unless the batch ends by listing one chain: then nft reads just that
+   * chain (its cache filter), and deleting needs no other. The listing narrows the read to
+   * the table named, so the transaction must stay within that table. Should the listed
+   * chain be missing (someone removed it), the transaction runs again without the listing:
+   * nft aborts a batch whose listing fails before sending any of it.
+   */
+  private async deleting(id: string, text: string): Promise<void> {
+    try {
+      await runChecked(this.run, 'nft', ['-f', '-'], `${text}list chain ${id} ${REJECT_CHAIN}\n`);
+    } catch {
+      await runChecked(this.run, 'nft', ['-f', '-'], text);
+    }
+  }
+
+  /** The service ports of each table, by shard. */
+  private partition(state: ProxyState): Map<number, Map<string, ServicePort>> {
+    const out = new Map<number, Map<string, ServicePort>>();
+    for (const [key, port] of state.services) getOrCreate(out, shardOf(key, this.tables), () => new Map()).set(key, port);
+    return out;
   }
 
   private readonly render: Renderer = (key, port, family) => {
@@ -111,35 +186,36 @@ export class NftablesProxier implements Proxier {
   private counts(): SyncResult {
     let rules = 0;
     let endpoints = 0;
-    for (const record of this.records.values()) {
-      for (const render of record.services.values()) {
-        rules += render.elements.length + render.chains.reduce((n, c) => n + c.rules.length, 0);
-        endpoints += render.endpoints;
-      }
+    for (const { counts } of this.records.values()) {
+      rules += counts.rules;
+      endpoints += counts.endpoints;
     }
     return { rules, endpoints };
   }
 
-  /** Our service chains, affinity sets and dispatch map elements in the kernel. */
-  private async listKernel(family: Family) {
-    const names = (objects: NftObject[]) => objects.filter((o) => o.table === TABLE && o.name).map((o) => o.name!);
-    const allChains = (await this.list(['-j', 'list', 'chains', family], 'chain')).filter((o) => o.table === TABLE);
-    const chains = names(allChains).filter(isServiceChain);
-    const baseChains = new Map(allChains.filter((o) => o.hook).map((o) => [o.name!, { type: o.type!, hook: o.hook!, prio: o.prio! }]));
-    const sets = names(await this.list(['-j', '-t', 'list', 'sets', family], 'set')).filter(isAffinitySet);
-    const elements = new Map<string, { map: MapName; key: string; value: string }>();
-    if (chains.length > 0) {
+  /** Our service chains, affinity sets and dispatch map elements in the kernel, by table. */
+  private async listKernel(family: Family): Promise<Map<string, KernelTable>> {
+    const tables = new Map<string, KernelTable>();
+    const tableOf = (o: NftObject) => (o.table !== undefined && shardOfTable(o.table) !== undefined && o.name ? getOrCreate(tables, o.table, EMPTY_KERNEL_TABLE) : undefined);
+    for (const chain of await this.list(['-j', 'list', 'chains', family], 'chain')) {
+      const table = tableOf(chain);
+      if (table && chain.hook) (table.baseChains ??= new Map()).set(chain.name!, { type: chain.type!, hook: chain.hook, prio: chain.prio! });
+      else if (table && isServiceChain(chain.name!)) table.chains.add(chain.name!);
+    }
+    for (const set of await this.list(['-j', '-t', 'list', 'sets', family], 'set')) if (isAffinitySet(set.name ?? '')) tableOf(set)?.sets.add(set.name!);
+    for (const [name, table] of tables) {
+      if (table.chains.size === 0) continue;
       for (const map of MAP_NAMES) {
-        for (const obj of await this.list(['-j', 'list', 'map', family, TABLE, map], 'map')) {
+        for (const obj of await this.list(['-j', 'list', 'map', family, name, map], 'map')) {
           for (const [key, value] of obj.elem ?? []) {
             const id = Array.isArray(key?.concat) ? key.concat.join(' . ') : String(key);
             const verdict = value?.goto ? `goto ${value.goto.target}` : Object.keys(value ?? {})[0];
-            if (verdict) elements.set(`${map}|${id}`, { map, key: id, value: verdict });
+            if (verdict) table.elements.set(`${map}|${id}`, { map, key: id, value: verdict });
           }
         }
       }
     }
-    return { kernel: { chains: new Set(chains), sets: new Set(sets), baseChains }, elements };
+    return tables;
   }
 
   private async list(args: string[], kind: string): Promise<NftObject[]> {
@@ -149,8 +225,14 @@ export class NftablesProxier implements Proxier {
   }
 
   async cleanup(): Promise<void> {
-    // add-then-delete: succeeds whether or not the table exists, in one transaction.
-    const script = this.families.map((f) => `add table ${f} ${TABLE}\ndelete table ${f} ${TABLE}\n`).join('');
+    const ours = (await this.list(['-j', 'list', 'tables'], 'table')).filter(
+      (t) => t.name !== undefined && shardOfTable(t.name) !== undefined && this.families.includes(t.family as Family),
+    );
+    // add-then-delete: succeeds whether or not `ferry` exists, in one transaction.
+    const script = [
+      ...this.families.map((f) => `add table ${f} ${TABLE}\ndelete table ${f} ${TABLE}\n`),
+      ...ours.filter((t) => t.name !== TABLE).map((t) => `delete table ${t.family} ${t.name}\n`),
+    ].join('');
     await runChecked(this.run, 'nft', ['-f', '-'], script);
     this.records.clear();
     this.renders.clear();
@@ -158,4 +240,20 @@ export class NftablesProxier implements Proxier {
   }
 
   async close(): Promise<void> {}
+}
+
+function countsOf(services: ReadonlyMap<string, ServiceRender>): SyncResult {
+  let rules = 0;
+  let endpoints = 0;
+  for (const render of services.values()) {
+    rules += render.elements.length + render.chains.reduce((n, c) => n + c.rules.length, 0);
+    endpoints += render.endpoints;
+  }
+  return { rules, endpoints };
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = create()));
+  return value;
 }

@@ -2,13 +2,21 @@
  * The nftables objects of one service port in one family: pure data that both the full
  * and the incremental transaction are written from, and that the proxier remembers so the
  * next incremental sync can diff against it. The chain layout is kube-proxy's nftables
- * proxier's (see README.md): dispatch map element → `service-`/`local-` policy chain (or
- * `external-` for NodePorts) → one `endpoint-` chain per endpoint, which DNATs.
+ * proxier's (see README.md): dispatch map element → `clusterip-` (or `external-` for
+ * NodePorts) → `service-`/`local-` policy chain → one `endpoint-` chain per endpoint, which
+ * DNATs.
+ *
+ * A dispatch element's verdict depends only on which service port owns the key, never on
+ * its endpoints or policies: those live in the `clusterip-`/`external-` chain it jumps to.
+ * So a sync never has to change or delete an element when endpoints come and go, and a
+ * deleted Service's elements can stay (pointing at emptied chains) until the next full sync:
+ * nft 1.0.x dumps every chain of the ruleset before any element deletion, which costs about
+ * a second at 10,000 Services (README.md, "Cost").
  */
 import { isIPv6 } from 'node:net';
-import { endpointId, trafficPlan, type Verdict } from '../policy';
+import { endpointId, trafficPlan, type TrafficPlan, type Verdict } from '../policy';
 import type { Endpoint, ServicePort } from '../types';
-import { endpointNames, servicePortChains, type EndpointNames, type Family } from './names';
+import { endpointNames, servicePortChains, type EndpointNames, type Family, type ServicePortNames } from './names';
 import { MARK_FOR_MASQUERADE, REJECT_CHAIN, type MapName } from './tables';
 
 export interface ChainRender {
@@ -62,37 +70,34 @@ export function renderServicePort(whole: ServicePort, family: Family): ServiceRe
   // kube-proxy: a policy chain exists when its policy is in use and has endpoints.
   if (plan.cluster.length > 0) chains.push(policyChain(names.cluster, port, family, plan.cluster, namesOf));
   if (plan.local.length > 0) chains.push(policyChain(names.local, port, family, plan.local, namesOf));
-  if (plan.external !== undefined && plan.hasEndpoints) {
-    chains.push({ name: names.external, rules: externalRules(port, plan.external, names), immutable: false });
+  chains.push({ name: names.clusterIP, rules: [verdictRule(plan.internal, names)], immutable: false });
+  if (port.nodePort !== undefined && plan.external !== undefined) {
+    chains.push({ name: names.external, rules: externalRules(port, plan, names), immutable: false });
   }
 
-  const elements: ElementRender[] = [];
-  for (const ip of port.clusterIPs) {
-    const key = `${ip} . ${proto} . ${port.port}`;
-    const target = policyTarget(plan.internal, names);
-    if (target) elements.push({ map: 'service-ips', key, value: `goto ${target}` });
-    else elements.push({ map: 'no-endpoint-services', key, value: noEndpointVerdict(plan.internal) });
-  }
+  const elements: ElementRender[] = port.clusterIPs.map((ip) => ({ map: 'service-ips', key: `${ip} . ${proto} . ${port.port}`, value: `goto ${names.clusterIP}` }));
   if (port.nodePort !== undefined && plan.external !== undefined) {
-    const key = `${proto} . ${port.nodePort}`;
-    if (plan.hasEndpoints) elements.push({ map: 'service-nodeports', key, value: `goto ${names.external}` });
-    // Local policy without a local endpoint: what the external chain does not short-circuit
-    // (host-originated traffic) falls through un-DNATed and is dropped at input.
-    if (plan.external === 'reject' || plan.external === 'drop') {
-      elements.push({ map: 'no-endpoint-nodeports', key, value: noEndpointVerdict(plan.external) });
-    }
+    elements.push({ map: 'service-nodeports', key: `${proto} . ${port.nodePort}`, value: `goto ${names.external}` });
   }
   return { chains, affinitySets, elements, endpoints: plan.reachable.length };
 }
 
-function policyTarget(verdict: Verdict, names: ReturnType<typeof servicePortChains>): string | undefined {
-  if (verdict === 'cluster') return names.cluster;
-  if (verdict === 'local') return names.local;
-  return undefined;
-}
-
-function noEndpointVerdict(verdict: Verdict): string {
-  return verdict === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop';
+/**
+ * What a verdict does, as the last rule of a dispatch chain. No endpoint anywhere: TCP gets
+ * a reset, anything else ICMP port unreachable, so the client fails at once. Local policy
+ * without a local endpoint: dropped, as kube-proxy does.
+ */
+function verdictRule(verdict: Verdict, names: ServicePortNames): string {
+  switch (verdict) {
+    case 'cluster':
+      return `goto ${names.cluster}`;
+    case 'local':
+      return `goto ${names.local}`;
+    case 'reject':
+      return `goto ${REJECT_CHAIN}`;
+    case 'drop':
+      return 'drop';
+  }
 }
 
 /**
@@ -117,17 +122,17 @@ function policyChain(name: string, port: ServicePort, family: Family, endpoints:
   return { name, rules, immutable: false };
 }
 
-function externalRules(port: ServicePort, verdict: Verdict, names: ReturnType<typeof servicePortChains>): string[] {
+function externalRules(port: ServicePort, plan: TrafficPlan, names: ServicePortNames): string[] {
+  const verdict = plan.external!;
+  if (!plan.hasEndpoints) return [verdictRule(verdict, names)];
   if (!port.externalLocal) {
     // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
-    return [MARK_FOR_MASQUERADE, `goto ${names.cluster}`];
+    return [MARK_FOR_MASQUERADE, verdictRule(verdict, names)];
   }
   // Local policy keeps the client's source address. Traffic from this host itself has a
   // local source address and would not survive a hop, so it is masqueraded and
   // short-circuited to the Cluster endpoints (kube-proxy's "short-circuit local traffic").
-  const rules = [`fib saddr type local ${MARK_FOR_MASQUERADE}`, `fib saddr type local goto ${names.cluster}`];
-  if (verdict === 'local') rules.push(`goto ${names.local}`);
-  return rules;
+  return [`fib saddr type local ${MARK_FOR_MASQUERADE}`, `fib saddr type local goto ${names.cluster}`, verdictRule(verdict, names)];
 }
 
 function endpointRules(family: Family, proto: string, e: Endpoint, affinitySet: string | undefined): string[] {

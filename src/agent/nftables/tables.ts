@@ -10,8 +10,6 @@ import type { Family } from './names';
 export const SERVICES_CHAIN = 'services';
 export const MASQUERADING_CHAIN = 'masquerading';
 export const REJECT_CHAIN = 'reject-chain';
-export const SERVICE_ENDPOINTS_CHECK = 'service-endpoints-check';
-export const NODEPORT_ENDPOINTS_CHECK = 'nodeport-endpoints-check';
 export const NODEPORT_IPS = 'nodeport-ips';
 
 /** kube-proxy's default masquerade bit (--iptables-masquerade-bit 14). Not an API: see README.md. */
@@ -24,8 +22,8 @@ export const MASQUERADE_MARK = '0x00004000';
  */
 export const MARK_FOR_MASQUERADE = `meta mark set meta mark | ${MASQUERADE_MARK}`;
 
-export type MapName = 'service-ips' | 'service-nodeports' | 'no-endpoint-services' | 'no-endpoint-nodeports';
-export const MAP_NAMES: readonly MapName[] = ['service-ips', 'service-nodeports', 'no-endpoint-services', 'no-endpoint-nodeports'];
+export type MapName = 'service-ips' | 'service-nodeports';
+export const MAP_NAMES: readonly MapName[] = ['service-ips', 'service-nodeports'];
 
 export function addrType(family: Family): string {
   return family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
@@ -39,36 +37,28 @@ export function mapDeclaration(family: Family, map: MapName): string {
       return `type ${addr} . inet_proto . inet_service : verdict ; comment "ClusterIP traffic"`;
     case 'service-nodeports':
       return 'type inet_proto . inet_service : verdict ; comment "NodePort traffic"';
-    case 'no-endpoint-services':
-      return `type ${addr} . inet_proto . inet_service : verdict ; comment "ClusterIPs with no usable endpoint: reject or drop"`;
-    case 'no-endpoint-nodeports':
-      return 'type inet_proto . inet_service : verdict ; comment "NodePorts with no usable endpoint: reject or drop"';
   }
 }
 
 interface BaseChain {
   name: string;
-  type: 'filter' | 'nat';
-  hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+  type: 'nat';
+  hook: 'prerouting' | 'output' | 'postrouting';
   /** Numeric, because nft 1.0.6 accepts the name `dstnat` only on prerouting. */
   priority: number;
   /** The jump rules this base chain holds. */
   rules: string[];
 }
 
-// dstnat = -100, srcnat = 100. The filter chains run just before DNAT (dstnat - 10), so they
-// still see the Service address; they only reject or drop what DNAT will not handle.
-const BASE_CHAINS: readonly BaseChain[] = [
-  { name: 'filter-input', type: 'filter', hook: 'input', priority: -110, rules: [`ct state new jump ${NODEPORT_ENDPOINTS_CHECK}`, `ct state new jump ${SERVICE_ENDPOINTS_CHECK}`] },
-  { name: 'filter-forward', type: 'filter', hook: 'forward', priority: -110, rules: [`ct state new jump ${SERVICE_ENDPOINTS_CHECK}`] },
-  { name: 'filter-output', type: 'filter', hook: 'output', priority: -110, rules: [`ct state new jump ${SERVICE_ENDPOINTS_CHECK}`] },
+// dstnat = -100, srcnat = 100. Rejecting and dropping for missing endpoints happens in the
+// nat chains too (README.md: why not in filter chains as kube-proxy does).
+export const BASE_CHAINS: readonly BaseChain[] = [
   { name: 'nat-prerouting', type: 'nat', hook: 'prerouting', priority: -100, rules: [`jump ${SERVICES_CHAIN}`] },
   { name: 'nat-output', type: 'nat', hook: 'output', priority: -100, rules: [`jump ${SERVICES_CHAIN}`] },
   { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 100, rules: [`jump ${MASQUERADING_CHAIN}`] },
 ];
 
 function fixedChains(family: Family): Array<{ name: string; rules: string[] }> {
-  const noLocalhost = family === 'ip' ? 'ip daddr != 127.0.0.0/8' : 'ip6 daddr != ::1';
   return [
     {
       name: MASQUERADING_CHAIN,
@@ -77,11 +67,6 @@ function fixedChains(family: Family): Array<{ name: string; rules: string[] }> {
     },
     // TCP gets a reset, everything else ICMP port unreachable: the client fails fast.
     { name: REJECT_CHAIN, rules: ['meta l4proto tcp reject with tcp reset', 'reject'] },
-    { name: SERVICE_ENDPOINTS_CHECK, rules: [`${family} daddr . meta l4proto . th dport vmap @no-endpoint-services`] },
-    {
-      name: NODEPORT_ENDPOINTS_CHECK,
-      rules: [`${family} daddr @${NODEPORT_IPS} ${noLocalhost} meta l4proto . th dport vmap @no-endpoint-nodeports`],
-    },
     {
       name: SERVICES_CHAIN,
       rules: [

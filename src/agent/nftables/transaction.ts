@@ -15,7 +15,10 @@ export class Transaction {
   private readonly lines: string[] = [];
   private deletes = false;
 
-  constructor(readonly family: Family) {}
+  constructor(
+    readonly family: Family,
+    readonly tableName: string = TABLE,
+  ) {}
 
   /** Whether the transaction deletes anything (and so makes nft read the table first). */
   get hasDelete(): boolean {
@@ -27,7 +30,7 @@ export class Transaction {
   }
 
   private get table(): string {
-    return `${this.family} ${TABLE}`;
+    return `${this.family} ${this.tableName}`;
   }
 
   /**

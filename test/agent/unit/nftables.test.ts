@@ -1,6 +1,7 @@
 import { elementsOf, planFull, planIncremental, type FamilyPlan } from '../../../src/agent/nftables/plan';
 import { renderServicePort } from '../../../src/agent/nftables/service';
 import { NftablesProxier } from '../../../src/agent/nftables/proxier';
+import { shardOf, tableName } from '../../../src/agent/nftables/names';
 import { buildProxyState } from '../../../src/agent/state';
 import type { ProxyState } from '../../../src/agent/types';
 import type { CommandRunner } from '../../../src/agent/exec';
@@ -17,6 +18,7 @@ function full(state: ProxyState, previous?: Map<string, FamilyPlan>, now = 0): M
         state,
         previous: previous?.get(family)?.services ?? new Map(),
         pending: previous?.get(family)?.pending ?? new Map(),
+        tombstones: previous?.get(family)?.tombstones,
         now,
         // A cold start: the kernel was listed and has nothing of ferry's.
         kernel: previous ? undefined : { chains: new Set<string>(), sets: new Set<string>() },
@@ -30,7 +32,7 @@ function incremental(state: ProxyState, previous: Map<string, FamilyPlan>, chang
   return new Map(
     families.map((family) => [
       family,
-      planIncremental({ family, state, previous: previous.get(family)!.services, pending: previous.get(family)!.pending, now, changed: new Set(changed) }),
+      planIncremental({ family, state, previous: previous.get(family)!.services, pending: previous.get(family)!.pending, tombstones: previous.get(family)!.tombstones, now, changed: new Set(changed) }),
     ]),
   );
 }
@@ -89,22 +91,64 @@ describe('nftables incremental sync', () => {
     expect(tx).toMatchSnapshot();
   });
 
-  test("deleting a Service deletes its map elements and empties its policy chains; its chains and sets go a second later", () => {
+  test("deleting a Service leaves its map elements as tombstones into emptied chains; the next full sync deletes them", () => {
     const before = full(representativeState());
     const gone = incremental(withSlice('sticky', undefined, true), before, ['default/sticky:http/TCP'], 10_000);
     const tx = text(gone);
-    expect(tx).toContain('delete element ip ferry service-ips { 10.96.0.14 . tcp . 80 }');
-    expect(tx).toContain('delete element ip ferry service-nodeports { tcp . 30084 }');
+    // nft dumps the whole ruleset before deleting an element: a one-Service change never does.
+    expect(tx).not.toMatch(/delete/);
+    expect(tx).toMatch(/flush chain ip ferry clusterip-\w+-default\/sticky\/tcp\/http\n/);
+    expect(tx).toMatch(/flush chain ip ferry external-\w+-default\/sticky\/tcp\/http\n/);
     expect(tx).toMatch(/flush chain ip ferry service-\w+-default\/sticky\/tcp\/http\n/);
     // Endpoint chains and affinity sets are unreachable now and stay intact until deleted.
     expect(tx).not.toMatch(/flush (chain ip ferry endpoint-|set)/);
-    expect(tx).not.toMatch(/delete chain/);
-    // Less than a second later nothing is deleted; after it, the next deleting transaction does.
-    const soon = incremental(withSlice('empty', undefined, true), gone, ['default/empty:http/TCP'], 10_500);
-    expect(text(soon)).not.toMatch(/delete chain .*sticky/);
-    const later = incremental(withSlice('web', undefined, true), soon, ['default/web:http/TCP'], 11_500);
-    expect(text(later)).toMatch(/delete chain ip ferry service-\w+-default\/sticky\/tcp\/http\n/);
-    expect(text(later)).toMatch(/delete set ip ferry affinity-\w+-default\/sticky/);
+    expect([...gone.get('ip')!.tombstones.keys()].sort()).toEqual(['service-ips|10.96.0.14 . tcp . 80', 'service-nodeports|tcp . 30084']);
+    // Less than a second later a full sync deletes the elements, not yet the chains.
+    const soon = planFull({ family: 'ip', state: withSlice('sticky', undefined, true), previous: gone.get('ip')!.services, pending: gone.get('ip')!.pending, tombstones: gone.get('ip')!.tombstones, now: 10_500, kernel: undefined, trusted: true });
+    expect(soon.tx.text()).toContain('delete element ip ferry service-ips { 10.96.0.14 . tcp . 80 }');
+    expect(soon.tx.text()).toContain('delete element ip ferry service-nodeports { tcp . 30084 }');
+    expect(soon.tx.text()).not.toMatch(/delete (chain|set) .*sticky/);
+    expect(soon.tombstones.size).toBe(0);
+    // A second after they were emptied, chains and sets go; the tombstones' targets a second after that.
+    const later = planFull({ family: 'ip', state: withSlice('sticky', undefined, true), previous: soon.services, pending: soon.pending, now: 11_000, kernel: undefined, trusted: true });
+    expect(later.tx.text()).toMatch(/delete chain ip ferry service-\w+-default\/sticky\/tcp\/http\n/);
+    expect(later.tx.text()).toMatch(/delete set ip ferry affinity-\w+-default\/sticky/);
+    expect(later.tx.text()).not.toMatch(/delete chain ip ferry clusterip-\w+-default\/sticky/);
+    const last = planFull({ family: 'ip', state: withSlice('sticky', undefined, true), previous: later.services, pending: later.pending, now: 11_500, kernel: undefined, trusted: true });
+    expect(last.tx.text()).toMatch(/delete chain ip ferry clusterip-\w+-default\/sticky\/tcp\/http\n/);
+    expect(last.pending.size).toBe(0);
+  });
+
+  test('a Service re-created before the next full sync takes its tombstones back without touching the maps', () => {
+    const before = full(representativeState());
+    const gone = incremental(withSlice('web', undefined, true), before, ['default/web:http/TCP', 'default/web:dns/UDP']);
+    const back = incremental(representativeState(), gone, ['default/web:http/TCP', 'default/web:dns/UDP']);
+    expect(text(back)).not.toMatch(/element|add map|delete/);
+    expect(text(back)).toMatch(/add chain ip ferry clusterip-\w+-default\/web\/tcp\/http \{ goto service-/);
+    expect(back.get('ip')!.tombstones.size).toBe(0);
+  });
+
+  test('endpoints going to zero and coming back rewrite the dispatch chain, never the map elements', () => {
+    const before = full(representativeState());
+    const none = incremental(withSlice('web', undefined), before, ['default/web:http/TCP']);
+    expect(text(none)).not.toMatch(/element|add map|delete/);
+    expect(text(none)).toMatch(/add chain ip ferry clusterip-\w+-default\/web\/tcp\/http \{ goto reject-chain ; \}/);
+    expect(text(none)).toMatch(/add chain ip ferry external-\w+-default\/web\/tcp\/http \{ goto reject-chain ; \}/);
+    const back = incremental(representativeState(), none, ['default/web:http/TCP']);
+    expect(text(back)).not.toMatch(/element|add map|delete/);
+    expect(text(back)).toMatch(/add chain ip ferry clusterip-\w+-default\/web\/tcp\/http \{ goto service-/);
+  });
+
+  test('a key that changes hands is deleted at once: a tombstone never leads into a live chain', () => {
+    const before = full(representativeState());
+    const state = representativeState();
+    const web = state.services.get('default/web:http/TCP')!;
+    const services = new Map(state.services);
+    services.set('default/web:http/TCP', { ...web, port: 8080 });
+    const moved = incremental({ ...state, services }, before, ['default/web:http/TCP']);
+    expect(text(moved)).toContain('delete element ip ferry service-ips { 10.96.0.10 . tcp . 80 }');
+    expect(text(moved)).toMatch(/add map ip ferry service-ips \{[^}]*elements = \{ 10\.96\.0\.10 \. tcp \. 8080 : goto clusterip-/);
+    expect(moved.get('ip')!.tombstones.size).toBe(0);
   });
 
   test('an endpoint leaving rewrites only the policy chain; map elements stay; the endpoint chain is queued for deletion', () => {
@@ -161,12 +205,13 @@ describe('nftables incremental sync', () => {
 });
 
 describe('NftablesProxier', () => {
-  function fakeNft() {
+  /** `listing`: what `nft -j list …` answers, by the arguments after `-j`. */
+  function fakeNft(listing: Record<string, unknown[]> = {}) {
     const calls: Array<{ args: readonly string[]; input?: string }> = [];
     let fail = false;
     const run: CommandRunner = async (command, args, input) => {
       calls.push({ args, input });
-      if (command === 'nft' && args[0] === '-j') return { code: 0, stdout: '{"nftables":[]}', stderr: '' };
+      if (command === 'nft' && args[0] === '-j') return { code: 0, stdout: JSON.stringify({ nftables: listing[args.slice(1).join(' ')] ?? [] }), stderr: '' };
       if (command === 'conntrack') return { code: 1, stdout: '', stderr: '0 flow entries have been deleted.' };
       if (fail) return { code: 1, stdout: '', stderr: 'Error: Could not process rule: No such file or directory' };
       return { code: 0, stdout: '', stderr: '' };
@@ -202,5 +247,110 @@ describe('NftablesProxier', () => {
       '-D -p udp --orig-dst 10.96.0.10 --dst-nat 10.244.2.2',
       '-D -p udp --dport 30053 --dst-nat 10.244.2.2',
     ]);
+  });
+
+  test('a transaction that deletes runs on its own, ending with a listing that spares nft a dump of every chain', async () => {
+    const nft = fakeNft();
+    let refuseListing = false;
+    const run: CommandRunner = async (command, args, input) => {
+      if (!refuseListing || !input?.includes('list chain')) return nft.run(command, args, input);
+      nft.calls.push({ args, input });
+      return { code: 1, stdout: '', stderr: 'Error: No such file or directory' };
+    };
+    let now = 0;
+    const proxier = new NftablesProxier({ run, now: () => now, families: ['ip'], tables: 1 });
+    await proxier.sync(representativeState(), undefined);
+    await proxier.sync(withSlice('sticky', undefined, true), new Set(['default/sticky:http/TCP']));
+    nft.calls.length = 0;
+    now = 5000;
+    await proxier.sync(withSlice('sticky', undefined, true), undefined);
+    const inputs = nft.calls.filter((c) => c.input).map((c) => c.input!);
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0]).toContain('delete element ip ferry service-ips { 10.96.0.14 . tcp . 80 }');
+    expect(inputs[0]).toMatch(/\nlist chain ip ferry reject-chain\n$/);
+
+    // The listed chain is gone (someone deleted it): the same transaction again, unlisted.
+    nft.calls.length = 0;
+    refuseListing = true;
+    now = 10_000;
+    await proxier.sync(withSlice('sticky', undefined, true), undefined);
+    const retried = nft.calls.filter((c) => c.input).map((c) => c.input!);
+    expect(retried).toHaveLength(2);
+    expect(retried[1]).toBe(retried[0]!.replace('list chain ip ferry reject-chain\n', ''));
+    expect(retried[1]).toMatch(/delete chain ip ferry clusterip-\w+-default\/sticky/);
+  });
+
+  describe('Services spread over several tables', () => {
+    /** The tables (`ip ferry-3`) each Service's chains are written to, by Service. */
+    function tablesByService(input: string): Map<string, Set<string>> {
+      const out = new Map<string, Set<string>>();
+      for (const m of input.matchAll(/^add chain (ip6? ferry(?:-\d+)?) \S+-default\/([a-z-]+)\//gm)) {
+        if (!out.has(m[2]!)) out.set(m[2]!, new Set());
+        out.get(m[2]!)!.add(m[1]!);
+      }
+      return out;
+    }
+
+    test('each Service lives in the one table its name hashes to; a one-Service change writes only that table', async () => {
+      const nft = fakeNft();
+      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4 });
+      await proxier.sync(representativeState(), undefined);
+      const input = nft.calls.at(-1)!.input!;
+      const placed = tablesByService(input);
+      for (const [service, tables] of placed) {
+        const shard = shardOf(`default/${service}:http/TCP`, 4);
+        expect([service, [...tables].filter((t) => t.startsWith('ip '))]).toEqual([service, [`ip ${tableName(shard)}`]]);
+      }
+      expect(new Set([...placed.values()].flatMap((t) => [...t])).size).toBeGreaterThan(2);
+      // `ferry` always exists; a table is created (with its base chains) only when a Service lands in it.
+      const created = [...input.matchAll(/^add chain (ip6? ferry(?:-\d+)?) nat-prerouting \{ type nat/gm)].map((m) => m[1]);
+      expect(created).toContain('ip ferry');
+      expect(created).toContain('ip6 ferry');
+      expect(created.filter((t) => t!.startsWith('ip ')).length).toBeLessThanOrEqual(4);
+
+      nft.calls.length = 0;
+      await proxier.sync(withSlice('web', newSlice('web', [['10.244.1.2']])), new Set(['default/web:http/TCP']));
+      const change = nft.calls.find((c) => c.input)!.input!;
+      const webTable = `ip ${tableName(shardOf('default/web:http/TCP', 4))}`;
+      for (const line of change.trim().split('\n')) expect(line).toContain(` ${webTable} `);
+    });
+
+    test('a Service landing in a table not set up yet creates that table in the same transaction', async () => {
+      const nft = fakeNft();
+      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 64, families: ['ip'] });
+      const { services, slices } = representativeCluster();
+      const only = (names: string[]) => buildProxyState(services.filter((s) => names.includes(s.metadata!.name!)), slices, newNode(), { nodeName: NODE });
+      await proxier.sync(only(['web']), undefined);
+      const shard = shardOf('default/sticky:http/TCP', 64);
+      expect(shard).not.toBe(shardOf('default/web:http/TCP', 64));
+      expect(nft.calls.at(-1)!.input).not.toContain(`ip ${tableName(shard)} `);
+      nft.calls.length = 0;
+      await proxier.sync(only(['web', 'sticky']), new Set(['default/sticky:http/TCP']));
+      const input = nft.calls.find((c) => c.input)!.input!;
+      expect(input).toMatch(new RegExp(`^add table ip ${tableName(shard)} \\{ comment`));
+      expect(input).toContain(`add chain ip ${tableName(shard)} nat-prerouting { type nat hook prerouting priority -100 ; policy accept ; }`);
+      expect(input).toMatch(new RegExp(`add map ip ${tableName(shard)} service-ips .*10\\.96\\.0\\.14 \\. tcp \\. 80 : goto clusterip-`));
+      expect(input).not.toMatch(/default\/web\//);
+    });
+
+    test('after a restart, a table beyond the count is dropped and a table of another layout is replaced', async () => {
+      const chain = (table: string, name: string, hook?: string) => ({ chain: { family: 'ip', table, name, ...(hook ? { type: hook === 'input' ? 'filter' : 'nat', hook, prio: -110 } : {}) } });
+      const nft = fakeNft({
+        'list chains ip': [chain('ferry-7', 'nat-prerouting', 'prerouting'), chain('ferry', 'filter-input', 'input'), chain('ferry', 'nat-prerouting', 'prerouting'), chain('other', 'filter-input', 'input')],
+      });
+      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4, families: ['ip'] });
+      await proxier.sync(representativeState(), undefined);
+      const input = nft.calls.find((c) => c.input)!.input!;
+      expect(input).toMatch(/^delete table ip ferry\nadd table ip ferry \{ comment/);
+      expect(input).toMatch(/\ndelete table ip ferry-7\n$/);
+      expect(input).not.toMatch(/ other /);
+    });
+
+    test('--cleanup deletes every table of ours and nothing else', async () => {
+      const table = (family: string, name: string) => ({ table: { family, name } });
+      const nft = fakeNft({ 'list tables': [table('ip', 'ferry'), table('ip', 'ferry-3'), table('ip6', 'ferry-12'), table('ip', 'ferryman'), table('inet', 'ferry-1')] });
+      await new NftablesProxier({ run: nft.run }).cleanup();
+      expect(nft.calls.at(-1)!.input).toBe('add table ip ferry\ndelete table ip ferry\nadd table ip6 ferry\ndelete table ip6 ferry\ndelete table ip ferry-3\ndelete table ip6 ferry-12\n');
+    });
   });
 });
