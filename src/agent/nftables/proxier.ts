@@ -1,6 +1,7 @@
 /**
- * The nftables mode's thin edge: plans both families (plan.ts), runs them as one
- * `nft -f -` transaction, remembers what was committed, and clears stale UDP conntrack
+ * The nftables mode's thin edge: spreads the Services over ferry's tables, plans each table
+ * (plan.ts), runs the plans as one `nft -f -` transaction (a plan that deletes runs on its
+ * own, see `deleting`), remembers what was committed, and clears stale UDP conntrack
  * entries. Everything it writes is decided by pure functions.
  */
 import { clearConntrack, staleConntrackFilters } from '../conntrack';
@@ -80,56 +81,34 @@ export class NftablesProxier implements Proxier {
   }
 
   /**
-   * One `nft -f` transaction for every table that has something to write. A table is set
-   * up (a full plan) the first time one of its Services appears, and `ferry` always is;
-   * after that an incremental sync writes only the tables its changed Services live in.
+   * Plans every table that has something to write. A table is set up (a full plan) the
+   * first time one of its Services appears, and `ferry` always is; after that an
+   * incremental sync writes only the tables its changed Services live in.
    */
   async sync(state: ProxyState, changed: ReadonlySet<string> | undefined): Promise<SyncResult> {
     const full = changed === undefined || !this.trusted;
-    // Partitioning every Service is for full syncs; an incremental one looks up only its keys.
-    const shards = full ? this.partition(state) : undefined;
-    const changedByShard = new Map<number, Set<string>>();
-    for (const key of changed ?? []) getOrCreate(changedByShard, shardOf(key, this.tables), () => new Set()).add(key);
     const plans = new Map<string, FamilyPlan>();
-    // Tables to start afresh (written before the plans that re-create them) and to drop.
-    const replacedTables: string[] = [];
-    const retiredTables: string[] = [];
+    // Tables to start afresh (dropped before the plans that re-create them), and to drop.
+    const replaced: string[] = [];
+    const retired: string[] = [];
     for (const family of this.families) {
-      // Listing costs seconds at scale (the kernel dumps chains quadratically), so a process
-      // lists only when it does not know the kernel: at start, after a failure.
-      const kernel = full && !this.trusted ? await this.listKernel(family) : undefined;
-      for (const [name, listed] of kernel ?? []) {
-        if (shardOfTable(name)! >= this.tables) retiredTables.push(`delete table ${family} ${name}\n`);
-        // Base chains of another layout (an older ferry's): that table starts afresh, atomically.
-        else if ([...(listed.baseChains?.keys() ?? [])].some((chain) => !BASE_CHAIN_NAMES.has(chain))) {
-          kernel!.set(name, EMPTY_KERNEL_TABLE());
-          replacedTables.push(`delete table ${family} ${name}\n`);
+      if (full) {
+        // Listing costs seconds at scale (the kernel dumps chains quadratically), so a process
+        // lists only when it does not know the kernel: at start, after a failure.
+        const kernel = this.trusted ? undefined : await this.listKernel(family);
+        for (const [name, listed] of kernel ?? []) {
+          if (shardOfTable(name)! >= this.tables) retired.push(`delete table ${family} ${name}\n`);
+          // Base chains of another layout (an older ferry's): that table starts afresh, atomically.
+          else if ([...(listed.baseChains?.keys() ?? [])].some((chain) => !BASE_CHAIN_NAMES.has(chain))) {
+            kernel!.set(name, EMPTY_KERNEL_TABLE());
+            replaced.push(`delete table ${family} ${name}\n`);
+          }
         }
-      }
-      for (let shard = 0; shard < this.tables; shard++) {
-        const table = tableName(shard);
-        const id = `${family} ${table}`;
-        const record = this.records.get(id);
-        const listed = kernel?.get(table);
-        const base = { family, table, previous: record?.services ?? new Map(), pending: record?.pending ?? new Map(), tombstones: record?.tombstones, now: this.now(), render: this.render };
-        const setUp = (services: Map<string, ServicePort>, kernelTable: KernelTable | undefined) =>
-          plans.set(id, planFull({ ...base, state: { ...state, services }, kernel: kernelTable, elements: kernelTable?.elements, trusted: this.trusted && record !== undefined }));
-        if (shards) {
-          const services = shards.get(shard);
-          if (shard !== 0 && services === undefined && record === undefined && listed === undefined) continue;
-          setUp(services ?? new Map(), kernel ? (listed ?? EMPTY_KERNEL_TABLE()) : record ? undefined : EMPTY_KERNEL_TABLE());
-          continue;
-        }
-        const mine = changedByShard.get(shard);
-        if (mine === undefined) continue;
-        if (record) plans.set(id, planIncremental({ ...base, state, changed: mine }));
-        // The first Service of a table not set up yet: all it will hold is among the changes.
-        else setUp(new Map([...mine].flatMap((key) => (state.services.has(key) ? [[key, state.services.get(key)!]] : []))), EMPTY_KERNEL_TABLE());
-      }
+        this.planFull(family, state, kernel, plans);
+      } else this.planIncremental(family, state, changed!, plans);
     }
-    // Transactions that delete run one table at a time (see `deleting`); the rest as one.
     const deleting = [...plans].filter(([, plan]) => plan.tx.hasDelete);
-    const rest = [...replacedTables, ...[...plans.values()].filter((plan) => !plan.tx.hasDelete).map((plan) => plan.tx.text()), ...retiredTables].join('');
+    const rest = [...replaced, ...[...plans.values()].filter((plan) => !plan.tx.hasDelete).map((plan) => plan.tx.text()), ...retired].join('');
     try {
       if (rest.length > 0) await runChecked(this.run, 'nft', ['-f', '-'], rest);
       for (const [id, plan] of deleting) await this.deleting(id, plan.tx.text());
@@ -144,6 +123,46 @@ export class NftablesProxier implements Proxier {
     if (this.lastState) await clearConntrack(this.run, staleConntrackFilters(this.lastState, state, full ? undefined : changed), this.log);
     this.lastState = state;
     return this.counts();
+  }
+
+  /** Every table of the family that exists or is wanted. `kernel`: listed (else the records are the truth). */
+  private planFull(family: Family, state: ProxyState, kernel: Map<string, KernelTable> | undefined, plans: Map<string, FamilyPlan>): void {
+    const shards = this.partition(state);
+    for (let shard = 0; shard < this.tables; shard++) {
+      const table = tableName(shard);
+      const record = this.records.get(`${family} ${table}`);
+      const services = shards.get(shard);
+      const listed = kernel?.get(table);
+      if (shard !== 0 && services === undefined && record === undefined && listed === undefined) continue;
+      this.setUp(family, table, { ...state, services: services ?? new Map() }, kernel ? (listed ?? EMPTY_KERNEL_TABLE()) : record ? undefined : EMPTY_KERNEL_TABLE(), plans);
+    }
+  }
+
+  /** The tables the changed service ports live in; partitioning every Service is for full syncs. */
+  private planIncremental(family: Family, state: ProxyState, changed: ReadonlySet<string>, plans: Map<string, FamilyPlan>): void {
+    const byTable = new Map<string, Set<string>>();
+    for (const key of changed) getOrCreate(byTable, tableName(shardOf(key, this.tables)), () => new Set()).add(key);
+    for (const [table, keys] of byTable) {
+      const id = `${family} ${table}`;
+      const record = this.records.get(id);
+      if (record) {
+        plans.set(id, planIncremental({ ...this.base(family, table, record), state, changed: keys }));
+        continue;
+      }
+      // The first Services of a table not set up yet: all it will hold is among the changes.
+      const services = new Map([...keys].flatMap((key) => (state.services.has(key) ? [[key, state.services.get(key)!]] : [])));
+      if (services.size > 0) this.setUp(family, table, { ...state, services }, EMPTY_KERNEL_TABLE(), plans);
+    }
+  }
+
+  private setUp(family: Family, table: string, state: ProxyState, kernel: KernelTable | undefined, plans: Map<string, FamilyPlan>): void {
+    const id = `${family} ${table}`;
+    const record = this.records.get(id);
+    plans.set(id, planFull({ ...this.base(family, table, record), state, kernel, elements: kernel?.elements, trusted: this.trusted && record !== undefined }));
+  }
+
+  private base(family: Family, table: string, record: TableRecord | undefined) {
+    return { family, table, previous: record?.services ?? new Map(), pending: record?.pending ?? new Map(), tombstones: record?.tombstones, now: this.now(), render: this.render };
   }
 
   /**
