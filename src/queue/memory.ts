@@ -28,7 +28,8 @@ export class MemoryWorkQueue implements WorkQueue {
   private readonly waiting = new Map<string, Pending>();
   private readonly running = new Set<string>();
   private readonly order: string[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The one timer that wakes the queue for the earliest retry, and when it is due. */
+  private wake: { at: number; timer: NodeJS.Timeout } | undefined;
   private active = 0;
   private sequence = 0;
   private stopped = false;
@@ -53,8 +54,8 @@ export class MemoryWorkQueue implements WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake = undefined;
     this.waiting.clear();
     this.order.length = 0;
     this.settleIdle();
@@ -75,15 +76,36 @@ export class MemoryWorkQueue implements WorkQueue {
 
   private pump(): void {
     const now = Date.now();
+    let nextRetry = Infinity;
     for (let i = 0; i < this.order.length && this.active < this.options.workers; i++) {
       const group = this.order[i]!;
       const item = this.waiting.get(group);
-      if (!item || this.running.has(group) || item.notBefore > now) continue;
+      if (!item || this.running.has(group)) continue;
+      if (item.notBefore > now) {
+        nextRetry = Math.min(nextRetry, item.notBefore);
+        continue;
+      }
       this.order.splice(i--, 1);
       this.waiting.delete(group);
       void this.run(group, item);
     }
+    if (nextRetry < Infinity) this.wakeAt(nextRetry);
     this.settleIdle();
+  }
+
+  /**
+   * Pumps again at `at`. Whatever a pump finds not yet due re-arms this, so a timer that
+   * fires a millisecond early (timers and Date.now() are different clocks) cannot strand a retry.
+   */
+  private wakeAt(at: number): void {
+    if (this.stopped || (this.wake && this.wake.at <= at)) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      this.pump();
+    }, Math.max(0, at - Date.now()));
+    timer.unref();
+    this.wake = { at, timer };
   }
 
   private async run(group: string, item: Pending): Promise<void> {
@@ -96,12 +118,6 @@ export class MemoryWorkQueue implements WorkQueue {
       const delay = Math.min(this.options.maxBackoffMs ?? 300_000, (this.options.backoffMs ?? 1000) * 2 ** (failures - 1));
       this.options.log?.({ level: 'warn', msg: 'work failed; retrying', group, failures, delayMs: delay, error: describeError(err) });
       this.add(group, item.message, failures, Date.now() + delay);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.pump();
-      }, delay);
-      timer.unref();
-      this.timers.add(timer);
     } finally {
       this.running.delete(group);
       this.active--;
@@ -110,7 +126,7 @@ export class MemoryWorkQueue implements WorkQueue {
   }
 
   private isIdle(): boolean {
-    return this.waiting.size === 0 && this.active === 0 && this.timers.size === 0;
+    return this.waiting.size === 0 && this.active === 0;
   }
 
   private settleIdle(): void {

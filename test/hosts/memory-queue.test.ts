@@ -66,4 +66,30 @@ describe('the in-process queue', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(9);
     expect(gaps[2]).toBeGreaterThanOrEqual(38);
   });
+
+  test('a retry timer that fires before Date.now() says the retry is due still runs it', async () => {
+    // Timers and Date.now() are different clocks: seen from Date.now(), a timer may fire early.
+    const realNow = Date.now.bind(Date);
+    let skew = 0;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+    try {
+      let attempts = 0;
+      const queue = new MemoryWorkQueue({
+        workers: 1,
+        backoffMs: 20,
+        process: async () => {
+          attempts++;
+          if (attempts > 1) return;
+          // Once the retry is booked, Date.now() falls 5 ms behind the timers.
+          setTimeout(() => (skew = -5), 0);
+          throw new Error('throttled');
+        },
+      });
+      await queue.send([serviceMessage('default', 'a', '1')]);
+      await queue.idle();
+      expect(attempts).toBe(2);
+    } finally {
+      clock.mockRestore();
+    }
+  }, 2000);
 });
