@@ -22,10 +22,11 @@ export const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 /**
  * Services are spread over this many tables per family: `ferry`, `ferry-1`, … The kernel
  * checks a whole table's jump graph on every commit that adds a rule, so one table of
- * 10,000 Services makes every one-Service change cost ≈0.25 s; a sixteenth of it costs
- * ≈0.02 s (README.md, "Cost").
+ * 10,000 Services makes every one-Service change cost ≈0.25 s; a thirty-second of it costs
+ * a few milliseconds. More tables stop paying: each one costs every unfiltered nft command
+ * on the node (ours on a full sync, and other tools') ≈0.35 ms (README.md, "Cost").
  */
-export const DEFAULT_TABLES = 16;
+export const DEFAULT_TABLES = 32;
 
 export function tableName(shard: number): string {
   return shard === 0 ? TABLE : `${TABLE}-${shard}`;

@@ -315,6 +315,55 @@ describe('NftablesProxier', () => {
       for (const line of change.trim().split('\n')) expect(line).toContain(` ${webTable} `);
     });
 
+    test('a change within one table ends with a listing that narrows what nft reads to it; a change spanning tables is one plain transaction', async () => {
+      const nft = fakeNft();
+      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4, families: ['ip'] });
+      await proxier.sync(representativeState(), undefined);
+      const webTable = `ip ${tableName(shardOf('default/web:http/TCP', 4))}`;
+      nft.calls.length = 0;
+      await proxier.sync(withSlice('web', newSlice('web', [['10.244.1.2']])), new Set(['default/web:http/TCP']));
+      expect(nft.calls.filter((c) => c.input).map((c) => c.input!.split('\n').at(-2))).toEqual([`list chain ${webTable} reject-chain`]);
+
+      const other = ['local-with', 'local-without', 'internal', 'sticky'].find((name) => shardOf(`default/${name}:http/TCP`, 4) !== shardOf('default/web:http/TCP', 4))!;
+      const { services, slices } = representativeCluster();
+      const replaced = new Set(['web', other]);
+      const both = buildProxyState(
+        services,
+        [...slices.filter((s) => !replaced.has(s.metadata!.labels!['kubernetes.io/service-name']!)), newSlice('web', [['10.244.1.7']]), newSlice(other, [['10.244.1.8']])],
+        newNode(),
+        { nodeName: NODE },
+      );
+      nft.calls.length = 0;
+      await proxier.sync(both, new Set(['default/web:http/TCP', `default/${other}:http/TCP`]));
+      const inputs = nft.calls.filter((c) => c.input).map((c) => c.input!);
+      expect(inputs).toHaveLength(1);
+      expect(inputs[0]).toContain(` ${webTable} `);
+      expect(inputs[0]).toContain(` ip ${tableName(shardOf(`default/${other}:http/TCP`, 4))} `);
+      expect(inputs[0]).not.toContain('list chain');
+    });
+
+    test('after a restart, the dispatch maps are listed in one call and only their differences are written', async () => {
+      const state = representativeState();
+      const web = renderServicePort(state.services.get('default/web:http/TCP')!, 'ip')!;
+      const element = web.elements.find((e) => e.map === 'service-ips')!;
+      const listed = (key: string, target: string) => [{ concat: key.split(' . ').map((part) => (/^\d+$/.test(part) ? Number(part) : part)) }, { goto: { target } }];
+      const nft = fakeNft({
+        'list chains ip': web.chains.map((c) => ({ chain: { family: 'ip', table: 'ferry', name: c.name } })),
+        'list maps ip': [
+          { map: { family: 'ip', table: 'ferry', name: 'service-ips', elem: [listed(element.key, element.value.slice('goto '.length)), listed('10.96.0.99 . tcp . 80', 'clusterip-gone')] } },
+          { map: { family: 'ip', table: 'someone-else', name: 'service-ips', elem: [listed('10.96.0.98 . tcp . 80', 'theirs')] } },
+        ],
+      });
+      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 1, families: ['ip'] });
+      await proxier.sync(state, undefined);
+      expect(nft.calls.filter((c) => c.args[0] === '-j').map((c) => c.args.join(' '))).toEqual(['-j list chains ip', '-j -t list sets ip', '-j list maps ip']);
+      const input = nft.calls.find((c) => c.input)!.input!;
+      expect(input).toContain('delete element ip ferry service-ips { 10.96.0.99 . tcp . 80 }');
+      expect(input).not.toContain('10.96.0.98');
+      expect(input).not.toContain(`${element.key} : ${element.value}`);
+      expect(input).toContain('10.96.0.14 . tcp . 80 : goto clusterip-');
+    });
+
     test('a Service landing in a table not set up yet creates that table in the same transaction', async () => {
       const nft = fakeNft();
       const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 64, families: ['ip'] });
