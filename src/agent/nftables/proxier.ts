@@ -111,11 +111,11 @@ export class NftablesProxier implements Proxier {
     const deleting = writing.filter(([, plan]) => plan.tx.hasDelete);
     const adding = writing.filter(([, plan]) => !plan.tx.hasDelete);
     const rest = [...replaced, ...adding.map(([, plan]) => plan.tx.text()), ...retired].join('');
+    // The usual incremental sync writes one table that this process has set up.
+    const within = replaced.length + retired.length === 0 && adding.length === 1 && this.trusted && this.records.has(adding[0]![0]) ? adding[0]![0] : undefined;
     try {
-      // The usual incremental sync: one table that this process set up.
-      if (rest.length > 0 && replaced.length + retired.length === 0 && adding.length === 1 && this.trusted && this.records.has(adding[0]![0])) {
-        await this.applyWithin(adding[0]![0], rest);
-      } else if (rest.length > 0) await runChecked(this.run, 'nft', ['-f', '-'], rest);
+      if (within) await this.applyWithin(within, rest);
+      else if (rest.length > 0) await runChecked(this.run, 'nft', ['-f', '-'], rest);
       for (const [id, plan] of deleting) await this.applyWithin(id, plan.tx.text());
     } catch (err) {
       this.trusted = false;
