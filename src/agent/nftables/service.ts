@@ -10,8 +10,8 @@
  * its endpoints or policies: those live in the `clusterip-`/`external-` chain it jumps to.
  * So a sync never has to change or delete an element when endpoints come and go, and a
  * deleted Service's elements can stay (pointing at emptied chains) until the next full sync:
- * nft 1.0.x dumps every chain of the ruleset before any element deletion, which costs about
- * a second at 10,000 Services (README.md, "Cost").
+ * nft 1.0.x dumps every chain of the ruleset before any element deletion, which took 4.4 s
+ * at 10,000 Services (README.md, "Cost").
  */
 import { isIPv6 } from 'node:net';
 import { endpointId, trafficPlan, type TrafficPlan, type Verdict } from '../policy';
