@@ -11,7 +11,7 @@ import { TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE } from '../src/model/tags';
  * listeners and security groups that carry its cluster tag, and may change or delete only
  * resources that already carry it.
  *
- * The tag keys and the rule are DESIGN.md §3 and `src/model/tags.ts`:
+ * The tag keys and the rule are docs/design.md §3 and `src/model/tags.ts`:
  * - create: `aws:RequestTag/ferry.io/cluster` must equal the cluster, and the other two
  *   ownership tags must be present (ferry always sends all three);
  * - tag-on-create: `AddTags` / `ec2:CreateTags` only in the context of those creates

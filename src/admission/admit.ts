@@ -2,7 +2,7 @@ import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { validateAnnotations } from '../model/annotations';
 import { hasFinalizer, isFerrysClass, type ServiceClassConfig } from '../model/service';
 import { fanoutMessage, serviceMessage, type QueuedMessage } from '../queue/messages';
-import { hasRecord } from '../reconcile/record';
+import { hasRecord } from '../model/record';
 import type { AdmissionRequest, AdmissionResponse } from './review';
 
 export interface Decision {

@@ -27,7 +27,7 @@ import { settleAll, type Limiter } from '../util/limit';
 import type { AwsClients } from './clients';
 import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode, classifyAwsError } from './errors';
-import type { ObservedRule, ObservedState } from './observed';
+import type { ObservedRule, ObservedState } from '../model/observed';
 
 export interface ApplyResult {
   /** DNS names of the load balancers by name, as they stand after the apply. */

@@ -4,8 +4,9 @@ import type {
   TargetGroup,
   TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { compareTargets } from '../model/targets';
 import type { HealthCheck, Subnet, Target } from '../model/types';
-import type { ObservedLoadBalancer, ObservedRule, ObservedTargetGroup } from './observed';
+import type { ObservedLoadBalancer, ObservedRule, ObservedTargetGroup } from '../model/observed';
 
 /** SDK shapes → ferry's observed shapes. */
 
@@ -66,10 +67,6 @@ export function toTargets(descriptions: readonly TargetHealthDescription[] | und
     .filter((d) => d.TargetHealth?.State !== 'draining')
     .map((d) => ({ id: d.Target!.Id!, port: d.Target!.Port ?? 0 }))
     .sort(compareTargets);
-}
-
-export function compareTargets(a: Target, b: Target): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : a.port - b.port;
 }
 
 export function toRules(permissions: readonly IpPermission[] | undefined): ObservedRule[] {

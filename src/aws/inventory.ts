@@ -12,7 +12,7 @@ import { chunk, settleAll, type Limiter } from '../util/limit';
 import type { AwsClients } from './clients';
 import { toLoadBalancer, toTags, toTargetGroup, toTargets } from './convert';
 import { describeListeners, describeSecurityGroups } from './observe';
-import type { ObservedLoadBalancer, ObservedSecurityGroup, ObservedTargetGroup } from './observed';
+import type { ObservedLoadBalancer, ObservedSecurityGroup, ObservedTargetGroup } from '../model/observed';
 
 export interface Inventory {
   loadBalancers: ObservedLoadBalancer[];

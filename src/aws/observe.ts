@@ -17,7 +17,7 @@ import { chunk, settleAll, type Limiter } from '../util/limit';
 import type { AwsClients } from './clients';
 import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode } from './errors';
-import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from './observed';
+import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from '../model/observed';
 import { toLoadBalancer, toRules, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
 
 export interface ObserveRequest {

@@ -5,7 +5,7 @@ import { startController } from '../hosts/controller/controller';
 import { loadOrGenerateTls } from '../hosts/tls';
 import { loadKubeConfig } from '../kube/api';
 import { parseDuration } from '../util/duration';
-import { connect } from './context';
+import { connect } from '../wiring/connect';
 
 /**
  * `ferry controller [--listen HOST:PORT] [--tls-cert F --tls-key F | --tls-san NAMES]

@@ -1,13 +1,4 @@
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/env';
 import { ConfigError, describeError } from '../errors';
-import { collectGarbage } from '../reconcile/gc';
-import { connect } from './context';
-import { runAgentCommand } from '../agent/cli';
-import { controllerCommand } from './controller';
-import { manifestsCommand } from './manifests';
-import { formatCalls, formatReport } from './format';
-import { runLocal } from '../local/playground';
 
 const USAGE = `ferry — Kubernetes LoadBalancer Services as AWS Network Load Balancers
 
@@ -22,64 +13,34 @@ Usage:
 Environment: FERRY_CLUSTER_NAME (required), KUBECONFIG, AWS_REGION, AWS_ENDPOINT_URL,
 FERRY_CLAIM_UNCLASSED, FERRY_VPC_ID, FERRY_AWS_CONCURRENCY, FERRY_NODE_HEALTH_PORT.`;
 
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each command is loaded only when it runs: `ferry agent`, which every node runs, loads the
+ * agent and nothing of the controller, the AWS SDK or the emulators. (`require` rather than
+ * `import()`: the package is CommonJS, and tsx, Jest and the compiled build all load it so.)
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: Record<string, () => Command> = {
+  reconcile: () => (require('./reconcile') as typeof import('./reconcile')).reconcileCommand,
+  gc: () => (require('./gc') as typeof import('./gc')).gcCommand,
+  local: () => () => (require('../local/playground') as typeof import('../local/playground')).runLocal(),
+  controller: () => (require('./controller') as typeof import('./controller')).controllerCommand,
+  manifests: () => (require('./manifests') as typeof import('./manifests')).manifestsCommand,
+  agent: () => (require('../agent/cli') as typeof import('../agent/cli')).runAgentCommand,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  switch (command) {
-    case 'reconcile':
-      return reconcileCommand(args);
-    case 'gc':
-      return gcCommand();
-    case 'local':
-      return runLocal();
-    case 'controller':
-      return controllerCommand(args);
-    case 'manifests':
-      return manifestsCommand(args);
-    case 'agent':
-      return runAgentCommand(args);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`ferry: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+  const load = command === undefined ? undefined : COMMANDS[command];
+  if (load) return load()(args);
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
   }
-}
-
-async function reconcileCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { full: { type: 'boolean', default: false } } });
-  const key = positionals[0];
-  const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(key ?? '');
-  if (!match || positionals.length !== 1) {
-    throw new ConfigError(`ferry reconcile takes one Service as <namespace>/<name>, got ${JSON.stringify(positionals.join(' '))}`);
-  }
-  const ferry = connect(loadConfig());
-  try {
-    const report = await ferry.reconciler.reconcile(match[1]!, match[2]!, { full: values.full ?? false });
-    console.log(formatReport(report, ferry.aws.calls));
-    return report.outcome === 'refused' ? 1 : 0;
-  } finally {
-    ferry.close();
-  }
-}
-
-async function gcCommand(): Promise<number> {
-  const ferry = connect(loadConfig());
-  try {
-    const report = await collectGarbage(ferry.kube, ferry.aws, ferry.config);
-    for (const s of report.services) {
-      console.log(`${s.service}: ${s.error ? `not collected — ${s.error}` : `collected`}`);
-      for (const d of s.deleted) console.log(`  ${d}`);
-    }
-    if (report.services.length === 0) console.log('no orphaned resources');
-    console.log(formatCalls(ferry.aws.calls));
-    return report.services.some((s) => s.error) ? 1 : 0;
-  } finally {
-    ferry.close();
-  }
+  console.error(`ferry: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
 }
 
 if (require.main === module) {

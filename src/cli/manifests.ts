@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors';
-import { agentManifests } from '../agent/manifests';
+import { agentManifests } from '../manifests/agent';
 import type { ProxyMode } from '../agent/types';
 import { clusterManifests } from '../manifests/cluster';
 import { DEFAULT_AGENT_IMAGE, toYaml } from '../manifests/files';

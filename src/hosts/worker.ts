@@ -2,7 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { KubeApi } from '../kube/api';
 import { hasFinalizer, isFerrysClass, serviceRef, type ServiceClassConfig } from '../model/service';
 import { serviceMessage, type WorkMessage, type WorkQueue } from '../queue/messages';
-import { hasRecord } from '../reconcile/record';
+import { hasRecord } from '../model/record';
 import type { ReconcileReport, Reconciler } from '../reconcile/reconciler';
 
 /** What a queue consumer needs, whichever host it runs in. */

@@ -8,7 +8,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { ConflictError } from '../errors';
-import { hash } from '../model/names';
+import { hash } from '../util/hash';
 
 /**
  * The narrow slice of the Kubernetes API the reconciler needs. One implementation speaks to

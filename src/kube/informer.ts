@@ -3,7 +3,7 @@ import { describeError } from '../errors';
 
 /**
  * A client-node list-then-watch cache that keeps going, with what client-node 1.x leaves to
- * the caller (TOOLING.md):
+ * the caller:
  *
  * - after 410 Gone it relists by itself; on any other error (API server down, a reset watch)
  *   it emits `error` and stops, so this restarts it with backoff — meanwhile whatever the

@@ -1,7 +1,7 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { inventory } from '../aws/inventory';
-import { formatInventory, formatReport } from '../cli/format';
+import { formatInventory, formatReport } from '../report/format';
 import { statusOf } from '../kube/api';
 import { serviceKey, TAG_SERVICE } from '../model/tags';
 import { limiter } from '../util/limit';

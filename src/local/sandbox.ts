@@ -1,7 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createAwsClients, type AwsClientOptions, type AwsClients } from '../aws/clients';
-import { AwsEmulator } from '../emulators/aws';
-import { KubeEmulator } from '../emulators/kube';
+import { AwsEmulator, KubeEmulator } from '@ferry/emulators';
 import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
 import { Reconciler, type ReconcilerOptions } from '../reconcile/reconciler';
 import { seedAws, seedNodes, type SeedOptions, type Seeded } from './seed';

@@ -145,7 +145,7 @@ function buildTargetGroup(group: PortGroup, i: TargetGroupInputs): TargetGroupMo
 }
 
 /**
- * DESIGN §3: externalTrafficPolicy Local checks the Service's healthCheckNodePort (only nodes
+ * docs/design.md §3: externalTrafficPolicy Local checks the Service's healthCheckNodePort (only nodes
  * with a local endpoint pass); Cluster checks the node agent's own health port, so a draining
  * node leaves the NLB before it goes. Annotations override either.
  */

@@ -1,4 +1,4 @@
-import { digest } from './names';
+import { digest } from '../util/hash';
 import type { LoadBalancerModel } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from '../util/hash';
 import type { Scheme, ServiceRef, TargetGroupProtocol, TargetType } from './types';
 
 /**
@@ -43,13 +43,4 @@ function compose(service: ServiceRef, digest: string): string {
 
 function clean(part: string): string {
   return part.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toLowerCase();
-}
-
-/** Hex digest of the parts, NUL-separated so that ("ab","c") and ("a","bc") differ. */
-export function hash(...parts: string[]): string {
-  return digest(parts.join('\0')).slice(0, 10);
-}
-
-export function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -38,7 +38,7 @@ export function candidateNodes(nodes: readonly V1Node[], labels: Record<string, 
   return nodes.filter((n) => !isBeingDeleted(n) && !isExcluded(n) && !isTaintedForDeletion(n) && matchesLabels(n, labels));
 }
 
-/** DESIGN §3: `instance` when every candidate has an AWS providerID, else `ip`. */
+/** docs/design.md §3: `instance` when every candidate has an AWS providerID, else `ip`. */
 export function defaultTargetType(candidates: readonly V1Node[]): TargetType {
   return candidates.length > 0 && candidates.every((n) => instanceId(n) !== undefined) ? 'instance' : 'ip';
 }

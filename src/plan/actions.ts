@@ -8,7 +8,7 @@ import type {
   Target,
   TargetGroupModel,
 } from '../model/types';
-import type { ObservedRule } from '../aws/observed';
+import type { ObservedRule } from '../model/observed';
 
 /**
  * What `plan` asks `apply` to do: plain data, one AWS call each. Resources are named, not

@@ -1,4 +1,4 @@
-import { compareTargets } from '../aws/convert';
+import { compareTargets } from '../model/targets';
 import type { Target } from '../model/types';
 import { OWNERSHIP_KEYS, isAwsReserved } from '../model/tags';
 

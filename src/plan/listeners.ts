@@ -1,4 +1,4 @@
-import type { ObservedLoadBalancer } from '../aws/observed';
+import type { ObservedLoadBalancer } from '../model/observed';
 import type { ListenerModel, LoadBalancerSpec } from '../model/types';
 import { Phase, type Action } from './actions';
 import { sameSet } from './diff';

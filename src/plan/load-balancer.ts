@@ -1,4 +1,4 @@
-import type { ObservedLoadBalancer } from '../aws/observed';
+import type { ObservedLoadBalancer } from '../model/observed';
 import type { LoadBalancerSpec } from '../model/types';
 import { Phase, type Action, type SecurityGroupRef } from './actions';
 import { LOAD_BALANCER_DEFAULTS } from './defaults';

@@ -1,5 +1,5 @@
 import { ConfigError, OwnershipError } from '../errors';
-import type { ObservedLoadBalancer, ObservedState, ObservedTargetGroup } from '../aws/observed';
+import type { ObservedLoadBalancer, ObservedState, ObservedTargetGroup } from '../model/observed';
 import { ownedByService, TAG_CLUSTER, TAG_SERVICE } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec, TargetGroupModel } from '../model/types';
 import { Phase, type Action } from './actions';

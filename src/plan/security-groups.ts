@@ -1,4 +1,4 @@
-import type { ObservedRule, ObservedSecurityGroup } from '../aws/observed';
+import type { ObservedRule, ObservedSecurityGroup } from '../model/observed';
 import type { IngressRule, LoadBalancerSpec } from '../model/types';
 import { Phase, type Action, type SecurityGroupRef } from './actions';
 

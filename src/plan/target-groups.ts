@@ -1,4 +1,4 @@
-import type { ObservedTargetGroup } from '../aws/observed';
+import type { ObservedTargetGroup } from '../model/observed';
 import type { HealthCheck, Target, TargetGroupModel } from '../model/types';
 import { chunk } from '../util/limit';
 import { Phase, type Action } from './actions';

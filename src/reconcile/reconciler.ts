@@ -2,7 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { apply } from '../aws/apply';
 import type { AwsClients } from '../aws/clients';
 import { observe, observeTargets } from '../aws/observe';
-import type { ObservedState } from '../aws/observed';
+import type { ObservedState } from '../model/observed';
 import { ConfigError, ConflictError, OwnershipError, describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
 import { buildModel, type ClusterConfig } from '../model/build';
@@ -22,7 +22,7 @@ import {
   unionNames,
   type ResourceNames,
   type ServiceRecord,
-} from './record';
+} from '../model/record';
 
 const MAX_CONFLICT_ATTEMPTS = 3;
 

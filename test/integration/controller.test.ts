@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { CoreV1Api, loadYaml } from '@kubernetes/client-node';
-import { connect } from '../../src/cli/context';
+import { connect } from '../../src/wiring/connect';
 import { loadConfig } from '../../src/config/env';
 import { startController, type Controller } from '../../src/hosts/controller/controller';
 import { loadOrGenerateTls, type TlsPair } from '../../src/hosts/tls';

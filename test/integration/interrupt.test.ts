@@ -1,4 +1,4 @@
-import type { AwsSnapshot } from '../../src/emulators/aws';
+import type { AwsSnapshot } from '@ferry/emulators';
 import { FIXED_PORTS, embeddedTest, startWorld, type World } from '../support/world';
 
 /**

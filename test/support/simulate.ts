@@ -1,4 +1,4 @@
-import type { ObservedState } from '../../src/aws/observed';
+import type { ObservedState } from '../../src/model/observed';
 import type { Action } from '../../src/plan/actions';
 import { LOAD_BALANCER_DEFAULTS, TARGET_GROUP_DEFAULTS } from '../../src/plan/defaults';
 import type { Subnet } from '../../src/model/types';

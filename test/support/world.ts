@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
-import type { AwsEmulator } from '../../src/emulators/aws';
-import type { KubeEmulator } from '../../src/emulators/kube';
+import type { AwsEmulator, KubeEmulator } from '@ferry/emulators';
 import { startSandbox, type Sandbox } from '../../src/local/sandbox';
 import { launchInstance, nodeFor } from '../../src/local/seed';
 import type { ReconcileReport } from '../../src/reconcile/reconciler';

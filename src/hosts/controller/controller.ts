@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Ferry } from '../../cli/context';
+import type { Ferry } from '../../wiring/connect';
 import { describeError } from '../../errors';
 import { MemoryWorkQueue } from '../../queue/memory';
 import { collectGarbage } from '../../reconcile/gc';

@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { connect, type Ferry } from '../../cli/context';
+import { connect, type Ferry } from '../../wiring/connect';
 import { loadConfig, required } from '../../config/env';
 import { SqsWorkQueue } from '../../queue/sqs';
 import { readSecret } from './secrets';

@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
-import { KubeEmulator } from '../../../src/emulators/kube';
+import { KubeEmulator } from '@ferry/emulators';
 import type { ProxyMode } from '../../../src/agent/types';
 import { exec, NetClient, sh, SUPPORT_DIR, type ClientReply } from './support/netns';
 

@@ -4,7 +4,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
-import { KubeEmulator } from '../../../src/emulators/kube';
+import { KubeEmulator } from '@ferry/emulators';
 import { startAgent, type AgentHandle } from '../../../src/agent/run';
 import type { Proxier, ProxyState } from '../../../src/agent/types';
 import { waitUntil } from '../datapath/topology';

@@ -1,4 +1,4 @@
-import { agentManifests } from '../../../src/agent/manifests';
+import { agentManifests } from '../../../src/manifests/agent';
 
 test('the DaemonSet, its ServiceAccount and read-only RBAC (golden)', () => {
   expect(agentManifests({ image: 'ghcr.io/example/ferry:1.0.0' })).toMatchSnapshot();

@@ -1,5 +1,5 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { ObservedState } from '../../../src/aws/observed';
+import type { ObservedState } from '../../../src/model/observed';
 import { ConfigError, OwnershipError } from '../../../src/errors';
 import { buildModel } from '../../../src/model/build';
 import { describeAction, type Action } from '../../../src/plan/actions';

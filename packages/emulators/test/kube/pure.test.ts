@@ -1,10 +1,10 @@
 /** Unit tests of the emulator's pure parts: selectors, patches, allocators, store history. */
-import { StatusError } from '../../../src/emulators/kube/errors';
-import { applyPatch, commonListStrategies, PatchType } from '../../../src/emulators/kube/patch';
-import { IPv4Allocator, PortAllocator } from '../../../src/emulators/kube/resources/allocators';
-import { parseFieldSelector, parseLabelSelector } from '../../../src/emulators/kube/selectors';
-import { ObjectStore } from '../../../src/emulators/kube/store';
-import { toWatchEvent } from '../../../src/emulators/kube/watch';
+import { StatusError } from '../../src/kube/errors';
+import { applyPatch, commonListStrategies, PatchType } from '../../src/kube/patch';
+import { IPv4Allocator, PortAllocator } from '../../src/kube/resources/allocators';
+import { parseFieldSelector, parseLabelSelector } from '../../src/kube/selectors';
+import { ObjectStore } from '../../src/kube/store';
+import { toWatchEvent } from '../../src/kube/watch';
 
 const statusOf = (fn: () => unknown) => {
   try {

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message, type ReceiveMessageCommandInput } from '@aws-sdk/client-sqs';
-import { AwsEmulator, ManualClock } from '../../../src/emulators/aws';
+import { AwsEmulator, ManualClock } from '../../src/aws';
 import { credentials, region, uniqueName } from './harness';
 
 /** Helpers for the SQS and Secrets Manager tests. */

@@ -1,5 +1,5 @@
 import { ApiException, CoreV1Api, DiscoveryV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
-import { KubeEmulator, type KubeEmulatorOptions } from '../../../src/emulators/kube';
+import { KubeEmulator, type KubeEmulatorOptions } from '../../src/kube';
 
 export interface Harness {
   emulator: KubeEmulator;

@@ -8,7 +8,7 @@ import {
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { AwsEmulator } from '../../../src/emulators/aws';
+import { AwsEmulator } from '../../src/aws';
 
 /**
  * Shared setup for the emulator's tests. Every test talks to "AWS" through the real SDK

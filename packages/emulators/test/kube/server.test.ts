@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { KubeEmulator } from '../../../src/emulators/kube';
+import { KubeEmulator } from '../../src/kube';
 import { apiError, type Harness, startHarness } from './helpers';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

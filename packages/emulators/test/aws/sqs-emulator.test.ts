@@ -9,7 +9,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import { AwsEmulator, ManualClock } from '../../../src/emulators/aws';
+import { AwsEmulator, ManualClock } from '../../src/aws';
 import { credentials, embeddedOnly, failure, region } from './harness';
 import { receive } from './sqs-support';
 

@@ -1,5 +1,5 @@
 import { type KubernetesObject, makeInformer, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
-import { KubeEmulator } from '../../../src/emulators/kube';
+import { KubeEmulator } from '../../src/kube';
 import { apiError, type Harness, startHarness, svc, WatchRecorder, waitFor } from './helpers';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -9,8 +9,8 @@
  * the host's /run/xtables.lock so it takes turns with other iptables users on the node.
  * Liveness probes /livez (stale rules), readiness /healthz (also: node being deleted).
  */
-import { NAMESPACE } from '../manifests/cluster';
-import type { ProxyMode } from './types';
+import { NAMESPACE } from './cluster';
+import type { ProxyMode } from '../agent/types';
 
 export const AGENT_NAME = 'ferry-agent';
 export const HEALTHZ_PORT = 10256;

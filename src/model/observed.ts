@@ -1,4 +1,4 @@
-import type { HealthCheck, Subnet, Target } from '../model/types';
+import type { HealthCheck, Subnet, Target } from './types';
 
 /**
  * What AWS holds for one Service, as read by `observe`. Fields that a narrower observation

@@ -1,6 +1,6 @@
 import { CreateSubnetCommand, CreateTagsCommand, CreateVpcCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTagsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AwsEmulator } from '../../../src/emulators/aws';
+import { AwsEmulator } from '../../src/aws';
 import { createNetwork, embeddedOnly, failure, useAws } from './harness';
 
 /** The wire protocol itself: envelopes, routing by Version, errors, escaping. */

@@ -1,5 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { parseCheckpoint, type Checkpoint } from '../model/checkpoint';
+import { parseCheckpoint, type Checkpoint } from './checkpoint';
 
 /**
  * What ferry writes on a Service for itself, under `status.ferry.io/` (kept apart from the

@@ -25,7 +25,7 @@ import {
   RegisterTargetsCommand,
   SetSubnetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AwsEmulator } from '../../../src/emulators/aws';
+import { AwsEmulator } from '../../src/aws';
 import { credentials, embeddedOnly, failure, region } from './harness';
 
 interface Session {

@@ -1,8 +1,8 @@
-import { cidrContains, cidrsOverlap, formatIpv4, isPrivateIpv4, parseCidr, parseIpv4 } from '../../../src/emulators/aws/cidr';
-import { matchesFilters, unknownFilter } from '../../../src/emulators/aws/filters';
-import { paginate } from '../../../src/emulators/aws/paging';
-import { decodeForm, Params } from '../../../src/emulators/aws/query';
-import { element, escapeXml } from '../../../src/emulators/aws/xml';
+import { cidrContains, cidrsOverlap, formatIpv4, isPrivateIpv4, parseCidr, parseIpv4 } from '../../src/aws/cidr';
+import { matchesFilters, unknownFilter } from '../../src/aws/filters';
+import { paginate } from '../../src/aws/paging';
+import { decodeForm, Params } from '../../src/aws/query';
+import { element, escapeXml } from '../../src/aws/xml';
 
 /** The small building blocks, tested directly where the SDK would hide an edge case. */
 

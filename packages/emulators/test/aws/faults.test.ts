@@ -1,7 +1,7 @@
 import { CreateVpcCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import { AwsEmulator } from '../../../src/emulators/aws';
+import { AwsEmulator } from '../../src/aws';
 import { credentials, embeddedOnly, failure, region } from './harness';
 
 embeddedOnly('fault injection', () => {
