@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { measureBuildAndPlan } from './build-plan';
@@ -10,7 +10,8 @@ import { sections as agentUserspace } from './agent-userspace';
 
 /**
  * `npm run bench`: measures, prints, and records the figures in bench/results.md.
- * `npm run bench -- <section>…` runs only the named sections.
+ * `npm run bench -- <section>…` runs only the named sections, and replaces just those
+ * sections in bench/results.md (the others keep their last recorded figures).
  */
 
 // Benchmarks run on Node 20 by design; the SDK's "Node 22 from 2027" notice is noise here.
@@ -41,24 +42,38 @@ const sections: Section[] = [
   ...agentUserspace,
 ];
 
+const RESULTS = join(__dirname, 'results.md');
+
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !sections.some((s) => s.name === w));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown section ${unknown.join(', ')}; sections: ${sections.map((s) => s.name).join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
   const chosen = wanted.length > 0 ? sections.filter((s) => wanted.includes(s.name)) : sections;
-  const out = [
-    '# ferry benchmarks',
-    '',
-    `Recorded by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: Node.js ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}.`,
-  ];
+  let recorded = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# ferry benchmarks\n';
   for (const section of chosen) {
     process.stdout.write(`\n== ${section.title}\n`);
     const text = await section.run();
     console.log(text);
-    out.push('', `## ${section.title}`, '', text);
+    recorded = withSection(recorded, section, text);
   }
-  if (wanted.length === 0) {
-    writeFileSync(join(__dirname, 'results.md'), `${out.join('\n')}\n`);
-    console.log('\nrecorded in bench/results.md');
-  }
+  recorded = recorded.replace(/^Recorded by .*$/m, `Recorded by \`npm run bench\` (each section when it last ran; the newest on ${new Date().toISOString().slice(0, 10)}): Node.js ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}.`);
+  writeFileSync(RESULTS, recorded);
+  console.log(`\nrecorded in bench/results.md: ${chosen.map((s) => s.name).join(', ')}`);
+}
+
+/** results.md with one section's text replaced (or appended), in the order of `sections`. */
+function withSection(recorded: string, section: Section, text: string): string {
+  const parts = recorded.split(/^(?=## )/m);
+  const header = parts[0]!.startsWith('## ') ? '# ferry benchmarks\n\nRecorded by\n\n' : parts.shift()!;
+  const byTitle = new Map(parts.map((p) => [p.slice(3, p.indexOf('\n')).trim(), p]));
+  byTitle.set(section.title, `## ${section.title}\n\n${text.trim()}\n\n`);
+  const known = sections.map((s) => s.title).filter((t) => byTitle.has(t));
+  const rest = [...byTitle.keys()].filter((t) => !known.includes(t));
+  return `${header}${[...known, ...rest].map((t) => byTitle.get(t)!).join('')}`.replace(/\n+$/, '\n');
 }
 
 main().catch((err: unknown) => {
