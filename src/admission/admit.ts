@@ -1,8 +1,7 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { validateAnnotations } from '../model/annotations';
-import { hasFinalizer, isFerrysClass, type ServiceClassConfig } from '../model/service';
+import { isFerrysClass, isFerrysConcern, type ServiceClassConfig } from '../model/service';
 import { fanoutMessage, serviceMessage, type QueuedMessage } from '../queue/messages';
-import { hasRecord } from '../model/record';
 import type { AdmissionRequest, AdmissionResponse } from './review';
 
 export interface Decision {
@@ -41,7 +40,7 @@ function admitService(request: AdmissionRequest, config: ServiceClassConfig, all
       };
     }
   }
-  const ours = (s: V1Service | undefined) => s !== undefined && (isFerrysClass(s, config) || hasFinalizer(s) || hasRecord(s));
+  const ours = (s: V1Service | undefined) => s !== undefined && isFerrysConcern(s, config);
   if (request.dryRun || !(ours(current) || ours(previous))) return { response: allow, enqueue: [] };
   const subject = current ?? previous!;
   const namespace = subject.metadata?.namespace ?? request.namespace ?? '';

@@ -4,12 +4,14 @@
  * (`tsx src/agent/cli.ts --node-name …`) for the datapath tests and the DaemonSet.
  */
 import { ConfigError, describeError } from '../errors';
+import { createLogger } from '../util/log';
 import { cleanupAll } from './modes';
 import { parseAgentOptions } from './options';
 import { startAgent } from './run';
 
 export async function runAgentCommand(argv: string[]): Promise<number> {
-  const log = (line: string) => console.log(`${new Date().toISOString()} agent: ${line}`);
+  const logger = createLogger('agent');
+  const log = (line: string) => logger.info(line);
   let options;
   try {
     options = parseAgentOptions(argv);

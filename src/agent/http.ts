@@ -4,13 +4,6 @@ import type { AddressInfo } from 'node:net';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** `host:port` or `[v6]:port` → its parts. The options parser has validated it. */
-export function splitHostPort(bind: string): { host: string; port: number } {
-  const match = /^\[?(.*?)\]?:(\d+)$/.exec(bind);
-  if (!match) throw new Error(`not host:port: ${bind}`);
-  return { host: match[1] ?? '', port: Number(match[2]) };
-}
-
 export function listen(host: string, port: number, handler: Handler): Promise<Server> {
   const server = createServer(handler);
   // A probe must never keep the process (or a test) alive.

@@ -2,14 +2,13 @@
  * `ferry agent` flags, parsed with node:util parseArgs. Every refusal names the flag, the
  * value and what is accepted, like the annotation errors.
  */
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors';
 import { parseDuration } from '../util/duration';
+import { parseCidr, parseHostPort } from '../util/net';
 import { DEFAULT_SCHEDULER, SCHEDULERS } from './schedulers';
-import type { ProxyMode, Scheduler } from './types';
+import { PROXY_MODES, type ProxyMode, type Scheduler } from './types';
 
-export const MODES: readonly ProxyMode[] = ['nftables', 'iptables', 'ipvs', 'userspace'];
 
 export interface AgentOptions {
   mode: ProxyMode;
@@ -51,7 +50,7 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
     throw new ConfigError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
   }
   const str = (name: keyof typeof FLAGS) => values[name] as string;
-  const mode = oneOf('--mode', str('mode'), MODES);
+  const mode = oneOf('--mode', str('mode'), PROXY_MODES);
   const scheduler = oneOf('--scheduler', str('scheduler'), SCHEDULERS);
   const cleanup = values.cleanup === true;
   const nodeName = (values['node-name'] as string | undefined) ?? env.NODE_NAME ?? '';
@@ -96,10 +95,7 @@ export function duration(flag: string, value: string): number {
 
 function bind(flag: string, value: string): string | undefined {
   if (value === '') return undefined;
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (!match || isIP(host ?? '') === 0 || port > 65535) {
+  if (!parseHostPort(value, { ipOnly: true })) {
     throw new ConfigError(`${flag} ${JSON.stringify(value)} is not an address to listen on: expected IP:port such as 0.0.0.0:10256 or [::]:10256 (empty disables it)`);
   }
   return value;
@@ -108,10 +104,7 @@ function bind(flag: string, value: string): string | undefined {
 function cidrs(flag: string, value: string): string[] {
   const list = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   for (const cidr of list) {
-    const [ip = '', prefix = '', extra] = cidr.split('/');
-    const family = isIP(ip);
-    const bits = Number(prefix);
-    if (extra !== undefined || family === 0 || !/^\d{1,3}$/.test(prefix) || bits > (family === 4 ? 32 : 128)) {
+    if (!parseCidr(cidr)) {
       throw new ConfigError(`${flag} entry ${JSON.stringify(cidr)} is not a CIDR: expected comma-separated CIDRs such as 10.0.0.0/8,fd00::/64`);
     }
   }

@@ -11,7 +11,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { describeError } from '../errors';
 import { loadKubeConfig } from '../kube/api';
 import { ProxyHealth, ServiceHealthServers, startHealthServer, type HealthCheckService } from './health';
-import { boundPort, closeServer, splitHostPort } from './http';
+import { parseHostPort } from '../util/net';
+import { boundPort, closeServer } from './http';
 import { startInformers, type InformerHandlers, type Informers } from './informers';
 import { AgentMetrics, startMetricsServer } from './metrics';
 import { createProxier } from './modes';
@@ -108,11 +109,11 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
   let informers: Informers | undefined;
   try {
     if (options.healthzBind) {
-      const { host, port } = splitHostPort(options.healthzBind);
+      const { host, port } = parseHostPort(options.healthzBind, { ipOnly: true })!;
       servers.push(await startHealthServer(host, port, health, () => latestNode));
     }
     if (options.metricsBind) {
-      const { host, port } = splitHostPort(options.metricsBind);
+      const { host, port } = parseHostPort(options.metricsBind, { ipOnly: true })!;
       servers.push(await startMetricsServer(host, port, metrics));
     }
     informers = startInformers(options.kubeConfig ?? loadKubeConfig(options.kubeconfig), {

@@ -17,9 +17,10 @@
  * - NodePorts answer on the Node's InternalIP(s), or on the host addresses inside
  *   `--nodeport-addresses`.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { validateAnnotations } from '../model/annotations';
+import { cidrSet, parseCidr } from '../util/net';
 import type { Endpoint, L4Protocol, ProxyState, Scheduler, ServicePort } from './types';
 
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
@@ -167,25 +168,15 @@ function compareEndpoints(a: Endpoint, b: Endpoint): number {
  */
 export function nodeIPs(node: V1Node | undefined, options: Pick<StateOptions, 'nodePortAddresses' | 'hostAddresses'>): string[] {
   if (options.nodePortAddresses && options.nodePortAddresses.length > 0) {
-    const allowed = cidrList(options.nodePortAddresses);
+    const allowed = cidrSet(options.nodePortAddresses.map((c) => parseCidr(c)!));
     return unique(
-      (options.hostAddresses ?? []).filter((ip) => !isLoopback(ip) && allowed.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')),
+      (options.hostAddresses ?? []).filter((ip) => !isLoopback(ip) && allowed.has(ip)),
     );
   }
   const addresses = node?.status?.addresses ?? [];
   const internal = addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
   const chosen = internal.length > 0 ? internal : addresses.filter((a) => a.type === 'ExternalIP').map((a) => a.address);
   return unique(chosen.filter((ip) => isIPv4(ip) || isIPv6(ip)));
-}
-
-/** A BlockList of CIDRs (already validated by the options parser). */
-export function cidrList(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [address = '', prefix = ''] = cidr.split('/');
-    list.addSubnet(address, Number(prefix), isIPv6(address) ? 'ipv6' : 'ipv4');
-  }
-  return list;
 }
 
 function isLoopback(ip: string): boolean {

@@ -8,6 +8,7 @@
  *   exponential backoff, from 1 s up to the sync period;
  * - syncs never overlap.
  */
+import { backoffDelay } from '../util/backoff';
 
 export type SyncKind = 'full' | 'partial';
 
@@ -76,7 +77,7 @@ export class SyncLoop {
   /** When the next sync may run (for tests and logs). */
   nextDue(): number {
     const now = this.clock.now();
-    const backoff = this.failures > 0 ? this.lastEnd + Math.min(FIRST_BACKOFF_MS * 2 ** (this.failures - 1), this.options.syncPeriodMs) : -Infinity;
+    const backoff = this.failures > 0 ? this.lastEnd + backoffDelay({ baseMs: FIRST_BACKOFF_MS, maxMs: this.options.syncPeriodMs }, this.failures) : -Infinity;
     const periodic = this.lastFull + this.options.syncPeriodMs;
     const requested = this.requested ? Math.max(now, this.lastStart + this.options.minSyncIntervalMs) : Infinity;
     return Math.max(backoff, Math.min(requested, periodic));

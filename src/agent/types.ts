@@ -4,7 +4,8 @@
  * a function of this data and golden-testable without root.
  */
 
-export type ProxyMode = 'nftables' | 'iptables' | 'ipvs' | 'userspace';
+export const PROXY_MODES = ['nftables', 'iptables', 'ipvs', 'userspace'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
 export type Scheduler = 'rr' | 'lc' | 'dh' | 'sh' | 'sed' | 'nq';
 export type L4Protocol = 'TCP' | 'UDP';
 

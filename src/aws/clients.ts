@@ -1,6 +1,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { backoffDelay } from '../util/backoff';
 import { ec2Sdk } from './ec2-sdk';
 
 /**
@@ -68,7 +69,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
       : {}),
     retryStrategy: new ConfiguredRetryStrategy(options.maxAttempts ?? 8, (attempt: number) =>
-      Math.round(Math.random() * Math.min(cap, base * 2 ** attempt)),
+      backoffDelay({ baseMs: base, maxMs: cap, jitter: true }, attempt + 1),
     ),
   };
   const calls = new CallCounter();

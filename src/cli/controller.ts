@@ -5,6 +5,8 @@ import { startController } from '../hosts/controller/controller';
 import { loadOrGenerateTls } from '../hosts/tls';
 import { loadKubeConfig } from '../kube/api';
 import { parseDuration } from '../util/duration';
+import { createLogger, pinoLog } from '../util/log';
+import { parseHostPort } from '../util/net';
 import { connect } from '../wiring/connect';
 
 /**
@@ -25,8 +27,8 @@ export async function controllerCommand(args: string[]): Promise<number> {
       watch: { type: 'boolean', default: false },
     },
   });
-  const listen = /^(.+):(\d{1,5})$/.exec(values.listen!);
-  if (!listen || Number(listen[2]) > 65535) throw new ConfigError(`--listen ${JSON.stringify(values.listen)} is invalid; accepted: HOST:PORT such as 0.0.0.0:8443`);
+  const listen = parseHostPort(values.listen!);
+  if (!listen) throw new ConfigError(`--listen ${JSON.stringify(values.listen)} is invalid; accepted: HOST:PORT such as 0.0.0.0:8443`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new ConfigError('--tls-cert and --tls-key go together; give both or neither (then a self-signed pair is generated)');
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new ConfigError(`--workers ${JSON.stringify(values.workers)} is invalid; accepted: a whole number from 1 to 64`);
@@ -42,9 +44,9 @@ export async function controllerCommand(args: string[]): Promise<number> {
     ...(values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : {}),
     names: values['tls-san']!.split(',').map((s) => s.trim()).filter(Boolean),
   });
-  const log = (entry: Record<string, unknown>) => console.log(JSON.stringify({ time: new Date().toISOString(), ...entry }));
+  const log = pinoLog(createLogger('controller'));
   const controller = await startController(ferry, kc, {
-    listen: { host: listen[1]!, port: Number(listen[2]) },
+    listen,
     tls,
     token,
     workers,

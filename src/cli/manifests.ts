@@ -2,14 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors';
 import { agentManifests } from '../manifests/agent';
-import type { ProxyMode } from '../agent/types';
+import { PROXY_MODES, type ProxyMode } from '../agent/types';
 import { clusterManifests } from '../manifests/cluster';
 import { DEFAULT_AGENT_IMAGE, toYaml } from '../manifests/files';
 
-const MODES: readonly string[] = ['nftables', 'iptables', 'ipvs', 'userspace'];
-const isMode = (m: string): m is ProxyMode => MODES.includes(m);
-
-
+const isMode = (m: string): m is ProxyMode => (PROXY_MODES as readonly string[]).includes(m);
 
 /**
  * `ferry manifests --webhook-url URL --token TOKEN [--ca-bundle FILE] [--namespace NS]

@@ -1,12 +1,14 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { ConfigError, describeError } from '../errors';
 import { decodeMessage } from '../queue/messages';
+import { backoffDelay } from '../util/backoff';
+import type { Log } from '../util/log';
 import { processWork, type WorkerDeps, type WorkResult } from './worker';
 
 export interface BatchDeps extends WorkerDeps {
   /** Delays a failed message's next delivery (SQS ChangeMessageVisibility); best effort. */
   backoff(record: SQSRecord, seconds: number): Promise<void>;
-  log(entry: Record<string, unknown>): void;
+  log: Log;
 }
 
 /**
@@ -40,8 +42,8 @@ export async function processBatch(records: readonly SQSRecord[], deps: BatchDep
       const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
       deps.log({ level: 'error', msg: 'work failed; will retry', messageId: record.messageId, group, receives, error: describeError(err) });
       // A configuration problem does not fix itself quickly: wait longer before the next try.
-      const base = err instanceof ConfigError ? 60 : 5;
-      await deps.backoff(record, Math.min(900, base * 2 ** Math.max(0, receives - 1))).catch(() => undefined);
+      const delayMs = backoffDelay({ baseMs: err instanceof ConfigError ? 60_000 : 5_000, maxMs: 900_000 }, receives, err);
+      await deps.backoff(record, Math.ceil(delayMs / 1000)).catch(() => undefined);
     }
   }
   return { batchItemFailures: failures, results };

@@ -4,6 +4,7 @@ import { parseAdmissionReview, reviewResponse } from '../admission/review';
 import { describeError } from '../errors';
 import type { ServiceClassConfig } from '../model/service';
 import type { WorkQueue } from '../queue/messages';
+import type { Log } from '../util/log';
 
 /**
  * The admission webhook over plain HTTP request/response data, shared by the Lambda
@@ -33,7 +34,7 @@ export interface WebhookDeps {
   /** How long an admission answer may wait for the queue (the API server's timeout is short). */
   enqueueTimeoutMs: number;
   stats: WebhookStats;
-  log?: (entry: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export interface WebhookStats {

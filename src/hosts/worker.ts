@@ -1,8 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { KubeApi } from '../kube/api';
-import { hasFinalizer, isFerrysClass, serviceRef, type ServiceClassConfig } from '../model/service';
+import { isFerrysConcern, serviceRef, type ServiceClassConfig } from '../model/service';
 import { serviceMessage, type WorkMessage, type WorkQueue } from '../queue/messages';
-import { hasRecord } from '../model/record';
 import type { ReconcileReport, Reconciler } from '../reconcile/reconciler';
 
 /** What a queue consumer needs, whichever host it runs in. */
@@ -37,7 +36,7 @@ export async function processWork(message: WorkMessage, messageId: string, deps:
 
 /** Services ferry serves or has something to clean up for. */
 export function ferryServices(services: readonly V1Service[], config: ServiceClassConfig): V1Service[] {
-  return services.filter((s) => isFerrysClass(s, config) || hasFinalizer(s) || hasRecord(s));
+  return services.filter((s) => isFerrysConcern(s, config));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { ConfigError } from '../errors';
+import { formatCidr, parseCidr } from '../util/net';
 import { parseAnnotations, type Annotations } from './annotations';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names';
 import { candidateNodes, defaultTargetType, targetIds } from './nodes';
@@ -203,7 +204,7 @@ function buildSecurityGroups(
     }
     return { ids: [...own].sort() };
   }
-  const cidrs = ranges && ranges.length > 0 ? ranges.map((r, n) => parseCidr(r, n)) : defaultCidrs(i.ipAddressType);
+  const cidrs = ranges && ranges.length > 0 ? ranges.map((r, n) => parseSourceRange(r, n)) : defaultCidrs(i.ipAddressType);
   const ingress: IngressRule[] = [];
   for (const listener of listeners) {
     const protocols: Array<'tcp' | 'udp'> =
@@ -227,15 +228,9 @@ function defaultCidrs(ipAddressType: string): string[] {
   return ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
 }
 
-const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const IPV6_CIDR = /^[0-9a-fA-F:]+\/(\d{1,3})$/;
-
-function parseCidr(raw: string, index: number): string {
-  const value = raw.trim();
-  const v4 = IPV4_CIDR.exec(value);
-  if (v4 && v4.slice(1, 5).every((o) => Number(o) <= 255) && Number(v4[5]) <= 32) return value;
-  const v6 = IPV6_CIDR.exec(value);
-  if (v6 && value.includes(':') && Number(v6[1]) <= 128) return value.toLowerCase();
+function parseSourceRange(raw: string, index: number): string {
+  const cidr = parseCidr(raw);
+  if (cidr) return formatCidr(cidr);
   throw new ConfigError(
     `spec.loadBalancerSourceRanges[${index}] "${raw}" is not a CIDR: write an IPv4 or IPv6 block such as 203.0.113.0/24`,
   );

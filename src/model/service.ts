@@ -1,4 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
+import { hasRecord } from './record';
 import type { ServiceRef } from './types';
 
 /** Decisions about a Service as named predicates (the core service controller's style). */
@@ -36,6 +37,14 @@ export function wantsLoadBalancer(service: V1Service, config: ServiceClassConfig
 
 export function hasFinalizer(service: V1Service): boolean {
   return service.metadata?.finalizers?.includes(FINALIZER) ?? false;
+}
+
+/**
+ * Whether ferry must look at the Service at all: it is of ferry's class, or ferry made
+ * something for it earlier (a finalizer or ferry's record) that may need cleaning up.
+ */
+export function isFerrysConcern(service: V1Service, config: ServiceClassConfig): boolean {
+  return isFerrysClass(service, config) || hasFinalizer(service) || hasRecord(service);
 }
 
 /** ferry made something for this Service that it no longer wants. */

@@ -1,4 +1,6 @@
 import { describeError } from '../errors';
+import { backoffDelay } from '../util/backoff';
+import type { Log } from '../util/log';
 import type { QueuedMessage, WorkMessage, WorkQueue } from './messages';
 
 export interface MemoryQueueOptions {
@@ -8,7 +10,7 @@ export interface MemoryQueueOptions {
   /** First retry delay; doubles per failure up to `maxBackoffMs`. */
   backoffMs?: number;
   maxBackoffMs?: number;
-  log?: (entry: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 interface Pending {
@@ -115,7 +117,7 @@ export class MemoryWorkQueue implements WorkQueue {
       await this.options.process(item.message, item.id);
     } catch (err) {
       const failures = item.failures + 1;
-      const delay = Math.min(this.options.maxBackoffMs ?? 300_000, (this.options.backoffMs ?? 1000) * 2 ** (failures - 1));
+      const delay = backoffDelay({ baseMs: this.options.backoffMs ?? 1000, maxMs: this.options.maxBackoffMs ?? 300_000 }, failures, err);
       this.options.log?.({ level: 'warn', msg: 'work failed; retrying', group, failures, delayMs: delay, error: describeError(err) });
       this.add(group, item.message, failures, Date.now() + delay);
     } finally {

@@ -7,7 +7,7 @@ import { ConfigError, ConflictError, OwnershipError, describeError } from '../er
 import type { KubeApi } from '../kube/api';
 import { buildModel, type ClusterConfig } from '../model/build';
 import { checkpointOf, formatCheckpoint, type Checkpoint } from '../model/checkpoint';
-import { FINALIZER, hasFinalizer, isFerrysClass } from '../model/service';
+import { FINALIZER, hasFinalizer, isFerrysClass, isFerrysConcern } from '../model/service';
 import { serviceKey } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
 import type { Action } from '../plan/actions';
@@ -76,7 +76,7 @@ export class Reconciler {
     for (let attempt = 1; ; attempt++) {
       const service = await this.kube.getService(namespace, name);
       if (!service) return { service: key, outcome: 'absent', actions: [] };
-      if (!isFerrysClass(service, this.options) && !hasFinalizer(service) && !hasRecord(service)) {
+      if (!isFerrysConcern(service, this.options)) {
         return { service: key, outcome: 'ignored', actions: [] };
       }
       try {

@@ -3,6 +3,7 @@ import type { Ferry } from '../../wiring/connect';
 import { describeError } from '../../errors';
 import { MemoryWorkQueue } from '../../queue/memory';
 import { collectGarbage } from '../../reconcile/gc';
+import type { Log } from '../../util/log';
 import type { TlsPair } from '../tls';
 import { newWebhookStats, type WebhookStats } from '../webhook';
 import { enqueueResync, processWork } from '../worker';
@@ -17,7 +18,7 @@ export interface ControllerOptions {
   resyncIntervalMs: number;
   /** Watch Services and Nodes as well as (or instead of) receiving webhooks. */
   watch: boolean;
-  log(entry: Record<string, unknown>): void;
+  log: Log;
 }
 
 export interface Controller {
@@ -44,7 +45,7 @@ export async function startController(ferry: Ferry, kc: KubeConfig, options: Con
       const result = await processWork(message, id, { kube: ferry.kube, reconciler: ferry.reconciler, queue, config: ferry.config });
       if (result.kind === 'reconciled') {
         const r = result.report;
-        if (r.outcome !== 'unchanged' && r.outcome !== 'ignored') log({ level: 'info', service: r.service, outcome: r.outcome, actions: r.actions.length, ...(r.message ? { message: r.message } : {}) });
+        if (r.outcome !== 'unchanged' && r.outcome !== 'ignored') log({ level: 'info', msg: 'reconciled', service: r.service, outcome: r.outcome, actions: r.actions.length, ...(r.message ? { message: r.message } : {}) });
       }
     },
   });

@@ -3,6 +3,7 @@ import { nodeChangeMatters } from '../../admission/admit';
 import { ResilientInformer } from '../../kube/informer';
 import type { ServiceClassConfig } from '../../model/service';
 import { fanoutMessage, serviceMessage, type WorkQueue } from '../../queue/messages';
+import type { Log } from '../../util/log';
 import { ferryServices } from '../worker';
 
 /**
@@ -14,7 +15,7 @@ export function watchCluster(
   kc: KubeConfig,
   queue: WorkQueue,
   config: ServiceClassConfig,
-  log: (entry: Record<string, unknown>) => void,
+  log: Log,
 ): { started: Promise<void>; stop(): Promise<void> } {
   const core = kc.makeApiClient(CoreV1Api);
   let sequence = 0;

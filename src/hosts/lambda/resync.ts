@@ -2,7 +2,9 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { collectGarbage } from '../../reconcile/gc';
 import { enqueueResync } from '../worker';
 import { lambdaCore } from './core';
-import { log } from './log';
+import { lambdaTelemetry } from './telemetry';
+
+const { log } = lambdaTelemetry('resync');
 
 /**
  * The schedule's catch-up: every ferry Service is queued for a full drift check (missed

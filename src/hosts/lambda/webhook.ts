@@ -5,7 +5,10 @@ import { loadConfig, required } from '../../config/env';
 import { describeError } from '../../errors';
 import { SqsWorkQueue } from '../../queue/sqs';
 import { handleWebhook, newWebhookStats, type WebhookDeps } from '../webhook';
-import { log, metric } from './log';
+import { lambdaTelemetry } from './telemetry';
+
+const telemetry = lambdaTelemetry('webhook');
+const { log } = telemetry;
 import { readSecret } from './secrets';
 
 /**
@@ -58,6 +61,6 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<UrlResult>
     },
     { ...d, token },
   );
-  if (d.stats.queueMisses > misses) metric('webhook', 'QueueMisses', d.stats.queueMisses - misses);
+  if (d.stats.queueMisses > misses) telemetry.count('QueueMisses', d.stats.queueMisses - misses);
   return { statusCode: res.status, headers: res.headers, body: res.body };
 }
