@@ -20,7 +20,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (options.cleanup) {
-    const problems = await cleanupAll({ scheduler: options.scheduler, log });
+    const problems = await cleanupAll({ scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log });
     for (const problem of problems) console.error(`ferry agent --cleanup: ${problem}`);
     if (problems.length === 0) log('removed every rule, table and listener ferry owns');
     return problems.length === 0 ? 0 : 1;

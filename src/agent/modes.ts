@@ -5,11 +5,13 @@
 import { IptablesProxier } from './iptables/proxier';
 import { checkIpvs, IpvsProxier } from './ipvs/proxier';
 import { NftablesProxier } from './nftables/proxier';
-import type { Proxier, ProxyMode, Scheduler } from './types';
+import type { IptablesBackend, Proxier, ProxyMode, Scheduler } from './types';
 import { createUserspaceProxier } from './userspace/index';
 
 export interface ModeOptions {
   scheduler: Scheduler;
+  /** iptables mode: legacy or nft iptables; `auto` follows the host. */
+  iptablesBackend?: IptablesBackend;
   log: (line: string) => void;
 }
 
@@ -21,7 +23,7 @@ interface ModeEntry {
 
 export const MODE_REGISTRY: Record<ProxyMode, ModeEntry> = {
   nftables: { create: (o) => new NftablesProxier({ log: o.log }) },
-  iptables: { create: (o) => new IptablesProxier({ log: o.log }) },
+  iptables: { create: (o) => new IptablesProxier({ log: o.log, backend: o.iptablesBackend ?? 'auto' }) },
   ipvs: { preflight: () => checkIpvs(), create: (o) => new IpvsProxier({ scheduler: o.scheduler, log: o.log }) },
   userspace: {
     // ClusterIPs are redirected to the proxy's listeners only where nft may be used (root).

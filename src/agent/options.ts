@@ -7,7 +7,7 @@ import { ConfigError } from '../errors';
 import { parseDuration } from '../util/duration';
 import { parseCidr, parseHostPort } from '../util/net';
 import { DEFAULT_SCHEDULER, SCHEDULERS } from './schedulers';
-import { PROXY_MODES, type ProxyMode, type Scheduler } from './types';
+import { IPTABLES_BACKENDS, PROXY_MODES, type IptablesBackend, type ProxyMode, type Scheduler } from './types';
 
 
 export interface AgentOptions {
@@ -22,12 +22,15 @@ export interface AgentOptions {
   minSyncIntervalMs: number;
   /** CIDRs; empty means the Node's InternalIPs. */
   nodePortAddresses: string[];
+  /** `--iptables-backend`: iptables mode only. */
+  iptablesBackend: IptablesBackend;
   cleanup: boolean;
 }
 
 export const USAGE = `usage: ferry agent --node-name NAME [--mode nftables|iptables|ipvs|userspace] [--kubeconfig FILE]
                    [--scheduler rr|lc|dh|sh|sed|nq] [--healthz-bind 0.0.0.0:10256] [--metrics-bind 0.0.0.0:10249]
-                   [--sync-period 30s] [--min-sync-interval 1s] [--nodeport-addresses CIDR,...] [--cleanup]`;
+                   [--sync-period 30s] [--min-sync-interval 1s] [--nodeport-addresses CIDR,...]
+                   [--iptables-backend auto|legacy|nft] [--cleanup]`;
 
 const FLAGS = {
   mode: { type: 'string', default: 'nftables' },
@@ -39,6 +42,7 @@ const FLAGS = {
   'sync-period': { type: 'string', default: '30s' },
   'min-sync-interval': { type: 'string', default: '1s' },
   'nodeport-addresses': { type: 'string', default: '' },
+  'iptables-backend': { type: 'string', default: 'auto' },
   cleanup: { type: 'boolean', default: false },
 } as const;
 
@@ -77,6 +81,7 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
     syncPeriodMs,
     minSyncIntervalMs,
     nodePortAddresses: cidrs('--nodeport-addresses', str('nodeport-addresses')),
+    iptablesBackend: oneOf('--iptables-backend', str('iptables-backend'), IPTABLES_BACKENDS),
     cleanup,
   };
 }

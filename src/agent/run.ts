@@ -23,7 +23,7 @@ import { objectKey } from './state';
 import { SyncLoop, type SyncKind } from './sync-loop';
 import type { Proxier, ProxyState } from './types';
 
-export interface StartOptions extends Omit<AgentOptions, 'cleanup'> {
+export interface StartOptions extends Omit<AgentOptions, 'cleanup' | 'iptablesBackend'>, Partial<Pick<AgentOptions, 'iptablesBackend'>> {
   log?: (line: string) => void;
   /** Test seams. */
   kubeConfig?: KubeConfig;
@@ -44,7 +44,7 @@ export interface AgentHandle {
 
 export async function startAgent(options: StartOptions): Promise<AgentHandle> {
   const log = options.log ?? ((line: string) => console.log(`${new Date().toISOString()} agent: ${line}`));
-  const proxier = options.proxier ?? (await createProxier(options.mode, { scheduler: options.scheduler, log }));
+  const proxier = options.proxier ?? (await createProxier(options.mode, { scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log }));
   const snapshot = new Snapshot({ nodeName: options.nodeName, nodePortAddresses: options.nodePortAddresses, log });
   // kube-proxy: stale when an update waited longer than twice the sync period.
   const health = new ProxyHealth(2 * options.syncPeriodMs);

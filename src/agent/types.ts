@@ -6,6 +6,9 @@
 
 export const PROXY_MODES = ['nftables', 'iptables', 'ipvs', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
+/** Which iptables the iptables mode drives: the host's own (`auto`, as kube-proxy picks), or one forced. */
+export const IPTABLES_BACKENDS = ['auto', 'legacy', 'nft'] as const;
+export type IptablesBackend = (typeof IPTABLES_BACKENDS)[number];
 export type Scheduler = 'rr' | 'lc' | 'dh' | 'sh' | 'sed' | 'nq';
 export type L4Protocol = 'TCP' | 'UDP';
 

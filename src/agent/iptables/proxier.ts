@@ -4,12 +4,14 @@
  */
 import { clearConntrack, staleConntrackFilters } from '../conntrack';
 import { runChecked, runCommand, type CommandRunner } from '../exec';
-import type { Proxier, ProxyState, SyncResult } from '../types';
+import type { IptablesBackend, Proxier, ProxyState, SyncResult } from '../types';
 import { cleanupRestore, JUMP_RULES, missingJumps, planRestore, serviceChainsIn } from './restore';
 import type { IpFamily, IptablesServiceRender } from './service';
 
 export interface IptablesOptions {
   log?: (line: string) => void;
+  /** Which iptables to drive; `auto` (the default) follows the host's existing rules. */
+  backend?: IptablesBackend;
   run?: CommandRunner;
   families?: readonly IpFamily[];
 }
