@@ -23,6 +23,7 @@ test('defaults: nftables, rr, kube-proxy ports, 30 s / 1 s', () => {
     syncPeriodMs: 30_000,
     minSyncIntervalMs: 1000,
     nodePortAddresses: [],
+    iptablesBackend: 'auto',
     cleanup: false,
   });
 });
@@ -30,10 +31,10 @@ test('defaults: nftables, rr, kube-proxy ports, 30 s / 1 s', () => {
 test('every flag', () => {
   expect(
     parse('--mode', 'iptables', '--node-name=n1', '--kubeconfig', '/k', '--scheduler', 'sed', '--healthz-bind', '[::]:10256', '--metrics-bind', '',
-      '--sync-period', '1m30s', '--min-sync-interval', '250ms', '--nodeport-addresses', '10.0.0.0/8, fd00::/64'),
+      '--sync-period', '1m30s', '--min-sync-interval', '250ms', '--nodeport-addresses', '10.0.0.0/8, fd00::/64', '--iptables-backend', 'legacy'),
   ).toEqual({
     mode: 'iptables', nodeName: 'n1', kubeconfig: '/k', scheduler: 'sed', healthzBind: '[::]:10256', metricsBind: undefined,
-    syncPeriodMs: 90_000, minSyncIntervalMs: 250, nodePortAddresses: ['10.0.0.0/8', 'fd00::/64'], cleanup: false,
+    syncPeriodMs: 90_000, minSyncIntervalMs: 250, nodePortAddresses: ['10.0.0.0/8', 'fd00::/64'], iptablesBackend: 'legacy', cleanup: false,
   });
 });
 
