@@ -16,6 +16,9 @@ import { FerryController, type FerryControllerProps } from './ferry-controller';
  * | `resyncMinutes`        | resync interval, default 5                                          |
  * | `reconcileConcurrency` | reconciler concurrency cap, default 5 (at least 2)                  |
  * | `maxReceiveCount`      | receives before the dead-letter queue, default 5                    |
+ * | `loadBalancerSubnetIds`| the only subnets load balancers may use (IAM), comma-separated      |
+ * | `allowInternetFacing`  | `false` lets IAM refuse internet-facing load balancers              |
+ * | `webhookConcurrency`   | the webhook's reserved concurrency, default 20                      |
  * | `stackName`            | default `ferry-<clusterName>`                                       |
  */
 export interface FerryContext {
@@ -28,6 +31,9 @@ export interface FerryContext {
   resyncMinutes?: number;
   reconcileConcurrency?: number;
   maxReceiveCount?: number;
+  loadBalancerSubnetIds?: string[];
+  allowInternetFacing?: boolean;
+  webhookConcurrency?: number;
   stackName?: string;
 }
 
@@ -55,6 +61,14 @@ export function readContext(get: (key: string) => unknown): FerryContext {
     return n;
   };
 
+  const bool = (key: string): boolean | undefined => {
+    const v = get(key);
+    if (v === undefined || v === null || v === '') return undefined;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    throw new ContextError(`context ${key}=${JSON.stringify(v)} is invalid; accepted: true or false`);
+  };
+
   const clusterName = text('clusterName');
   if (!clusterName) {
     throw new ContextError(
@@ -72,6 +86,9 @@ export function readContext(get: (key: string) => unknown): FerryContext {
     resyncMinutes: int('resyncMinutes'),
     reconcileConcurrency: int('reconcileConcurrency'),
     maxReceiveCount: int('maxReceiveCount'),
+    loadBalancerSubnetIds: list('loadBalancerSubnetIds'),
+    allowInternetFacing: bool('allowInternetFacing'),
+    webhookConcurrency: int('webhookConcurrency'),
     stackName: text('stackName'),
   };
   // No VPC lookups: they need AWS credentials at synth time and break offline synth.
@@ -96,6 +113,9 @@ export function createFerryStack(app: App): Stack {
     resyncInterval: ctx.resyncMinutes === undefined ? undefined : Duration.minutes(ctx.resyncMinutes),
     reconcileConcurrency: ctx.reconcileConcurrency,
     maxReceiveCount: ctx.maxReceiveCount,
+    loadBalancerSubnetIds: ctx.loadBalancerSubnetIds,
+    allowInternetFacing: ctx.allowInternetFacing,
+    webhookConcurrency: ctx.webhookConcurrency,
     ...(ctx.vpcId ? placement(stack, ctx.vpcId, ctx.subnetIds ?? [], ctx.securityGroupIds) : {}),
   };
   new FerryController(stack, 'Ferry', props);

@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionDefaults, type FunctionName } from './bundling';
-import { loadBalancerControllerStatements } from './iam-policy';
+import { loadBalancerControllerPolicies } from './iam-policy';
 
 export interface FerryControllerProps {
   /**
@@ -61,6 +61,31 @@ export interface FerryControllerProps {
    * @default - subnets are discovered in every VPC of the region; security groups may be created in any VPC
    */
   readonly vpcId?: string;
+
+  /**
+   * The only subnets ferry may place load balancers in (enforced by IAM, `elasticloadbalancing:Subnet`).
+   *
+   * @default - any subnet (ferry discovers them by tags, or a Service names them)
+   */
+  readonly loadBalancerSubnetIds?: string[];
+
+  /**
+   * Whether ferry may create internet-facing load balancers (enforced by IAM,
+   * `elasticloadbalancing:Scheme`). Turn it off where no Service should be public.
+   *
+   * @default true
+   */
+  readonly allowInternetFacing?: boolean;
+
+  /**
+   * Reserved concurrency of the webhook function. Its URL is public (the API server cannot
+   * sign requests), so this caps what a flood of requests can cost and leaves the account's
+   * concurrency to everything else. A warm webhook answers in milliseconds: 20 serve
+   * thousands of admissions a second.
+   *
+   * @default 20
+   */
+  readonly webhookConcurrency?: number;
 
   /**
    * How often the resync runs (whole minutes, at least one): it re-enqueues every ferry
@@ -136,8 +161,10 @@ export class FerryController extends Construct {
   /** The FIFO work queue: one message group per Service. */
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  /** The load-balancer permissions, attached to the reconciler and resync; attach it to other roles (e.g. `ferry controller`'s). */
+  /** The Elastic Load Balancing permissions, attached to the reconciler and resync; attach it to other roles (e.g. `ferry controller`'s). */
   readonly loadBalancerPolicy: iam.ManagedPolicy;
+  /** The EC2 security-group permissions that go with {@link loadBalancerPolicy} (IAM's size limit splits them). */
+  readonly networkPolicy: iam.ManagedPolicy;
   readonly resyncRule: events.Rule;
   /** Dead letters and function errors; add actions with `alarm.addAlarmAction(...)`. */
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -200,6 +227,7 @@ export class FerryController extends Construct {
       description: `ferry (${props.clusterName}): admission webhook, validates and enqueues`,
       memorySize: 256,
       timeout: WEBHOOK_TIMEOUT,
+      reservedConcurrentExecutions: settings.webhookConcurrency,
       environment: { ...common, FERRY_WEBHOOK_TOKEN_SECRET_ARN: this.webhookTokenSecret.secretArn },
     });
     this.reconcilerFunction = this.fn('reconciler', settings.logRetention, {
@@ -246,11 +274,23 @@ export class FerryController extends Construct {
     grantGetSecretValue(this.webhookTokenSecret, this.webhookFunction);
     grantGetSecretValue(this.kubeconfigSecret, this.reconcilerFunction);
     grantGetSecretValue(this.kubeconfigSecret, this.resyncFunction);
+    const policies = loadBalancerControllerPolicies(this, {
+      clusterName: props.clusterName,
+      vpcId: props.vpcId,
+      ...(props.loadBalancerSubnetIds ? { subnetIds: props.loadBalancerSubnetIds } : {}),
+      ...(props.allowInternetFacing === false ? { internetFacing: false } : {}),
+    });
+    // The resync's orphan collection applies the reconciler's own delete plan, so both need them.
+    const roles = [this.reconcilerFunction.role!, this.resyncFunction.role!];
     this.loadBalancerPolicy = new iam.ManagedPolicy(this, 'LoadBalancerPolicy', {
-      description: `ferry (${props.clusterName}): manage NLBs, target groups and security groups tagged ferry.io/cluster=${props.clusterName}`,
-      statements: loadBalancerControllerStatements(this, { clusterName: props.clusterName, vpcId: props.vpcId }),
-      // The resync's orphan collection applies the reconciler's own delete plan, so both need it.
-      roles: [this.reconcilerFunction.role!, this.resyncFunction.role!],
+      description: `ferry (${props.clusterName}): manage NLBs, listeners and target groups tagged ferry.io/cluster=${props.clusterName}`,
+      statements: policies.loadBalancing,
+      roles,
+    });
+    this.networkPolicy = new iam.ManagedPolicy(this, 'NetworkPolicy', {
+      description: `ferry (${props.clusterName}): manage security groups tagged ferry.io/cluster=${props.clusterName}`,
+      statements: policies.network,
+      roles,
     });
 
     this.addAlarms(props.clusterName);
@@ -358,6 +398,7 @@ interface Settings {
   reconcileConcurrency: number;
   awsConcurrency: number;
   maxReceiveCount: number;
+  webhookConcurrency: number;
   logRetention: logs.RetentionDays;
 }
 
@@ -388,6 +429,7 @@ function validate(props: FerryControllerProps): Settings {
     reconcileConcurrency: intIn('reconcileConcurrency', props.reconcileConcurrency ?? 5, 2, 1000),
     awsConcurrency: intIn('awsConcurrency', props.awsConcurrency ?? 4, 1, 32),
     maxReceiveCount: intIn('maxReceiveCount', props.maxReceiveCount ?? 5, 1, 1000),
+    webhookConcurrency: intIn('webhookConcurrency', props.webhookConcurrency ?? 20, 1, 1000),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
   };
   if (problems.length > 0) throw new Error(`FerryController: invalid props:\n  ${problems.join('\n  ')}`);

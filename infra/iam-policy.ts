@@ -21,6 +21,15 @@ import { TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE } from '../src/model/tags';
  *   `ferry.io/`: the planner never changes ownership tags, and `ferry.io/additional-tags`
  *   refuses keys under `ferry.io/`, so nothing legitimate is lost.
  *
+ * What a Service's annotations can pull into a call is limited where ELB's condition keys
+ * allow: listeners only of the NLB protocols, TLS only with AWS's own `ELBSecurityPolicy-*`
+ * policies, load balancers only in `subnetIds` when given and only `internal` when
+ * `internetFacing` is off. AWS offers no way to limit which certificate a listener takes (no
+ * condition key names it) nor which security groups an NLB gets (`elasticloadbalancing:
+ * SecurityGroup` names group IDs, and ferry's own groups are made at run time): an
+ * annotation can attach any group or certificate of the account to ferry's own NLB, which
+ * only ever changes that NLB (infra/README.md says so).
+ *
  * Condition keys per action and resource type follow the Service Authorization Reference
  * (Elastic Load Balancing V2 and EC2). Actions without resource-level support (every
  * `Describe*`) are the only ones on `Resource: "*"`.
@@ -36,7 +45,20 @@ export interface LoadBalancerPolicyOptions {
    * @default - any VPC of the account and region
    */
   readonly vpcId?: string;
+  /**
+   * When set, load balancers may be placed only in these subnets (`elasticloadbalancing:Subnet`).
+   * @default - any subnet
+   */
+  readonly subnetIds?: readonly string[];
+  /**
+   * Whether ferry may create internet-facing load balancers (`elasticloadbalancing:Scheme`).
+   * @default true
+   */
+  readonly internetFacing?: boolean;
 }
+
+/** The protocols of a Network Load Balancer's listeners. */
+export const NLB_LISTENER_PROTOCOLS = ['TCP', 'UDP', 'TCP_UDP', 'TLS'] as const;
 
 /** Read-only calls of observe/inventory/subnet discovery; none supports resource-level permissions. */
 export const READ_ACTIONS = [
@@ -81,8 +103,21 @@ export const SECURITY_GROUP_MUTATIONS = [
   'ec2:DeleteSecurityGroup',
 ] as const;
 
-/** The statements, each with a Sid naming the rule it enforces (tests and reviewers look them up by Sid). */
+/** Every statement of both policies (for evaluating the whole grant). */
 export function loadBalancerControllerStatements(scope: IConstruct, options: LoadBalancerPolicyOptions): iam.PolicyStatement[] {
+  const { loadBalancing, network } = loadBalancerControllerPolicies(scope, options);
+  return [...loadBalancing, ...network];
+}
+
+/**
+ * The statements as two policies, each within IAM's 6,144 characters for a managed policy:
+ * Elastic Load Balancing (and its service-linked role), and EC2 networking (security groups).
+ * Each statement has a Sid naming the rule it enforces (tests and reviewers look them up by Sid).
+ */
+export function loadBalancerControllerPolicies(
+  scope: IConstruct,
+  options: LoadBalancerPolicyOptions,
+): { loadBalancing: iam.PolicyStatement[]; network: iam.PolicyStatement[] } {
   const stack = Stack.of(scope);
   const cluster = options.clusterName;
   // ferry creates only NLBs, so the ARN patterns say `net`: no ALB or GWLB can be touched.
@@ -99,19 +134,29 @@ export function loadBalancerControllerStatements(scope: IConstruct, options: Loa
     Null: { [`aws:RequestTag/${TAG_SERVICE}`]: 'false', [`aws:RequestTag/${TAG_RESOURCE}`]: 'false' },
   };
   const resourceTagged = { StringEquals: { [`aws:ResourceTag/${TAG_CLUSTER}`]: cluster } };
+  // Where a load balancer may go: only the given subnets, and only internal unless allowed.
+  const inSubnets =
+    options.subnetIds && options.subnetIds.length > 0 ? { 'ForAllValues:StringEquals': { 'elasticloadbalancing:Subnet': [...options.subnetIds] } } : {};
+  const scheme = options.internetFacing === false ? { 'elasticloadbalancing:Scheme': 'internal' } : {};
 
-  return [
+  const loadBalancing = [
     new iam.PolicyStatement({
-      sid: 'DescribeOnly',
-      actions: [...READ_ACTIONS],
+      sid: 'DescribeLoadBalancing',
+      actions: READ_ACTIONS.filter((a) => a.startsWith('elasticloadbalancing:')),
       resources: ['*'],
     }),
 
     // --- Elastic Load Balancing: create, tagged -------------------------------------------
     new iam.PolicyStatement({
-      sid: 'CreateTaggedLoadBalancersAndTargetGroups',
-      actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'],
-      resources: [loadBalancers, targetGroups],
+      sid: 'CreateTaggedLoadBalancers',
+      actions: ['elasticloadbalancing:CreateLoadBalancer'],
+      resources: [loadBalancers],
+      conditions: { ...requestTagged, StringEquals: { ...requestTagged.StringEquals, ...scheme }, ...inSubnets },
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedTargetGroups',
+      actions: ['elasticloadbalancing:CreateTargetGroup'],
+      resources: [targetGroups],
       conditions: requestTagged,
     }),
     new iam.PolicyStatement({
@@ -121,7 +166,12 @@ export function loadBalancerControllerStatements(scope: IConstruct, options: Loa
       actions: ['elasticloadbalancing:CreateListener'],
       resources: [loadBalancers],
       conditions: {
-        StringEquals: { [`aws:ResourceTag/${TAG_CLUSTER}`]: cluster, [`aws:RequestTag/${TAG_CLUSTER}`]: cluster },
+        StringEquals: {
+          [`aws:ResourceTag/${TAG_CLUSTER}`]: cluster,
+          [`aws:RequestTag/${TAG_CLUSTER}`]: cluster,
+          'elasticloadbalancing:ListenerProtocol': [...NLB_LISTENER_PROTOCOLS],
+        },
+        StringLikeIfExists: { 'elasticloadbalancing:SecurityPolicy': 'ELBSecurityPolicy-*' },
         Null: requestTagged.Null,
       },
     }),
@@ -142,9 +192,15 @@ export function loadBalancerControllerStatements(scope: IConstruct, options: Loa
     // --- Elastic Load Balancing: change or delete what is ours -------------------------
     new iam.PolicyStatement({
       sid: 'MutateOwnedLoadBalancers',
-      actions: [...LOAD_BALANCER_MUTATIONS],
+      actions: LOAD_BALANCER_MUTATIONS.filter((a) => a !== 'elasticloadbalancing:SetSubnets'),
       resources: [loadBalancers],
       conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'MoveOwnedLoadBalancersWithinAllowedSubnets',
+      actions: ['elasticloadbalancing:SetSubnets'],
+      resources: [loadBalancers],
+      conditions: { ...resourceTagged, ...inSubnets },
     }),
     new iam.PolicyStatement({
       sid: 'MutateOwnedTargetGroups',
@@ -154,9 +210,19 @@ export function loadBalancerControllerStatements(scope: IConstruct, options: Loa
     }),
     new iam.PolicyStatement({
       sid: 'MutateOwnedListeners',
-      actions: [...LISTENER_MUTATIONS],
+      actions: LISTENER_MUTATIONS.filter((a) => a !== 'elasticloadbalancing:ModifyListener'),
       resources: [listeners],
       conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ModifyOwnedListenersWithinNlbProtocols',
+      actions: ['elasticloadbalancing:ModifyListener'],
+      resources: [listeners],
+      conditions: {
+        StringEquals: { ...resourceTagged.StringEquals },
+        StringEqualsIfExists: { 'elasticloadbalancing:ListenerProtocol': [...NLB_LISTENER_PROTOCOLS] },
+        StringLikeIfExists: { 'elasticloadbalancing:SecurityPolicy': 'ELBSecurityPolicy-*' },
+      },
     }),
     new iam.PolicyStatement({
       // Drift repair of user tags. ForAllValues:StringNotLike = "every key in the request is
@@ -170,6 +236,32 @@ export function loadBalancerControllerStatements(scope: IConstruct, options: Loa
         'ForAllValues:StringNotLike': { 'aws:TagKeys': [OWNERSHIP_TAG_PATTERN] },
         Null: { 'aws:TagKeys': 'false' },
       },
+    }),
+
+    // --- First load balancer in an account ----------------------------------------------
+    new iam.PolicyStatement({
+      // AWS creates ELB's service-linked role on an account's first CreateLoadBalancer, as
+      // the caller; without this, that first call fails. Scoped to that one role.
+      sid: 'CreateElbServiceLinkedRole',
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [
+        stack.formatArn({
+          service: 'iam',
+          region: '',
+          resource: 'role',
+          resourceName: 'aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
+      conditions: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+    }),
+  ];
+
+  const network = [
+    new iam.PolicyStatement({
+      sid: 'DescribeNetwork',
+      actions: READ_ACTIONS.filter((a) => a.startsWith('ec2:')),
+      resources: ['*'],
     }),
 
     // --- EC2 security groups -------------------------------------------------------------
@@ -200,23 +292,6 @@ export function loadBalancerControllerStatements(scope: IConstruct, options: Loa
       resources: [securityGroups],
       conditions: resourceTagged,
     }),
-
-    // --- First load balancer in an account ----------------------------------------------
-    new iam.PolicyStatement({
-      // AWS creates ELB's service-linked role on an account's first CreateLoadBalancer, as
-      // the caller; without this, that first call fails. Scoped to that one role.
-      sid: 'CreateElbServiceLinkedRole',
-      actions: ['iam:CreateServiceLinkedRole'],
-      resources: [
-        stack.formatArn({
-          service: 'iam',
-          region: '',
-          resource: 'role',
-          resourceName: 'aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
-          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-        }),
-      ],
-      conditions: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
-    }),
   ];
+  return { loadBalancing, network };
 }

@@ -33,6 +33,12 @@ export class RetryableError extends FerryError {
 /** Someone else changed the object between ferry's read and its conditional write. */
 export class ConflictError extends RetryableError {}
 
+/**
+ * A unit of work ran out of time. What it did stays done (every step is safe to interrupt)
+ * and the next attempt continues from what it observes.
+ */
+export class DeadlineError extends RetryableError {}
+
 /** A message fit for a log line or an Event, whatever was thrown. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeAction, type Action, type ActionOf, type SecurityGroupRef } from '../plan/actions';
 import type { HealthCheck, ListenerModel } from '../model/types';
-import { settleAll, type Limiter } from '../util/limit';
+import { settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
 import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode, classifyAwsError } from './errors';
@@ -37,19 +37,18 @@ export interface ApplyResult {
 }
 
 /**
- * Runs the planned actions: phase by phase, the actions of one phase concurrently under the
- * limiter. A failure stops the apply after the calls of its phase have settled; what is done
+ * Runs the planned actions: phase by phase, the actions of one phase concurrently (as many
+ * calls at once as the clients' scope allows). A failure stops the apply after the calls of its phase have settled; what is done
  * stays done and the next reconcile observes it and plans the rest (every name is
  * deterministic and every resource is tagged when created, so nothing is lost track of).
  */
-export async function apply(aws: AwsClients, actions: readonly Action[], observed: ObservedState, limit: Limiter): Promise<ApplyResult> {
+export async function apply(aws: AwsClients, actions: readonly Action[], observed: ObservedState): Promise<ApplyResult> {
   const ids = new Registry(observed);
   const done: Action[] = [];
   const phases = [...new Set(actions.map((a) => a.phase))].sort((a, b) => a - b);
   for (const phase of phases) {
     await settleAll(
       actions.filter((a) => a.phase === phase),
-      limit,
       async (action) => {
         try {
           await run(aws, action, ids);

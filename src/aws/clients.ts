@@ -2,6 +2,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { backoffDelay } from '../util/backoff';
+import { limiter, type Limiter } from '../util/limit';
 import { ec2Sdk } from './ec2-sdk';
 
 /**
@@ -15,8 +16,20 @@ export interface AwsClients {
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly calls: CallCounter;
+  /**
+   * The same clients for one unit of work (a reconcile, a gc run): at most `concurrency` AWS
+   * calls in flight at once, and none once `signal` has aborted (an in-flight call is
+   * aborted with it). The limit wraps each call, never the code that makes one, so nested
+   * fan-outs (target groups behind load balancers behind names) cannot wait on themselves.
+   */
+  scoped(scope: CallScope): AwsClients;
   /** Closes the clients' connections. */
   destroy(): void;
+}
+
+export interface CallScope {
+  concurrency: number;
+  signal?: AbortSignal;
 }
 
 export interface AwsClientOptions {
@@ -76,7 +89,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   const elbv2 = new ElasticLoadBalancingV2Client(shared);
   count(elbv2, calls);
   let ec2: EC2Client | undefined;
-  return {
+  const clients: AwsClients = {
     elbv2,
     calls,
     // Made on first use, see ec2Sdk().
@@ -87,11 +100,48 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       }
       return ec2;
     },
+    scoped: (scope) => scopedClients(clients, scope),
     destroy() {
       ec2?.destroy();
       elbv2.destroy();
     },
   };
+  return clients;
+}
+
+function scopedClients(base: AwsClients, scope: CallScope): AwsClients {
+  const limit = limiter(scope.concurrency);
+  const elbv2 = scopedClient(base.elbv2, limit, scope.signal);
+  let ec2: EC2Client | undefined;
+  return {
+    elbv2,
+    calls: base.calls,
+    get ec2() {
+      ec2 ??= scopedClient(base.ec2, limit, scope.signal);
+      return ec2;
+    },
+    scoped: (inner) => scopedClients(base, inner),
+    // The connections belong to the base clients.
+    destroy: () => undefined,
+  };
+}
+
+type Send = (command: unknown, options?: { abortSignal?: AbortSignal }) => Promise<unknown>;
+
+/**
+ * The client with `send` under the limit and the signal. A Proxy rather than a wrapper
+ * object, so the SDK's paginators (which check `instanceof` the client class) still take it.
+ */
+function scopedClient<C extends object>(client: C, limit: Limiter, signal: AbortSignal | undefined): C {
+  const send = (client as unknown as { send: Send }).send.bind(client);
+  const limitedSend: Send = (command, options) =>
+    limit(() => {
+      signal?.throwIfAborted();
+      return send(command, signal ? { ...options, abortSignal: signal } : options);
+    });
+  return new Proxy(client, {
+    get: (target, property, receiver) => (property === 'send' ? limitedSend : Reflect.get(target, property, receiver)),
+  });
 }
 
 type Handler = (args: unknown) => Promise<unknown>;

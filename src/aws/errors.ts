@@ -29,6 +29,14 @@ const USER_ERRORS = new Set([
   'UnsupportedProtocol',
   'AllocationIdNotFound',
   'AvailabilityZoneNotSupported',
+  // A target the load balancer cannot reach, e.g. an instance in another VPC.
+  'InvalidTarget',
+  // EC2's words for tags and parameters it refuses.
+  'TagLimitExceeded',
+  'InvalidParameterValue',
+  'InvalidParameterCombination',
+  'InvalidSubnetID.NotFound',
+  'InvalidGroupId.Malformed',
 ]);
 
 /**

@@ -8,7 +8,7 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TAG_CLUSTER, ownedByCluster } from '../model/tags';
-import { chunk, settleAll, type Limiter } from '../util/limit';
+import { chunk, settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
 import { toLoadBalancer, toTags, toTargetGroup, toTargets } from './convert';
 import { describeListeners, describeSecurityGroups } from './observe';
@@ -28,7 +28,7 @@ export interface Inventory {
  * `details` adds listeners and registered targets (for display); attributes are always read
  * because deletion protection decides what gc may delete.
  */
-export async function inventory(aws: AwsClients, cluster: string, limit: Limiter, details = false): Promise<Inventory> {
+export async function inventory(aws: AwsClients, cluster: string, details = false): Promise<Inventory> {
   const [lbs, tgs, securityGroups] = await Promise.all([
     collect(paginateDescribeLoadBalancers({ client: aws.elbv2 }, {}), (p) => p.LoadBalancers),
     collect(paginateDescribeTargetGroups({ client: aws.elbv2 }, {}), (p) => p.TargetGroups),
@@ -36,14 +36,14 @@ export async function inventory(aws: AwsClients, cluster: string, limit: Limiter
   ]);
   const tags = new Map<string, Record<string, string>>();
   const arns = [...lbs.map((l) => l.LoadBalancerArn!), ...tgs.map((t) => t.TargetGroupArn!)];
-  await settleAll(chunk(arns, 20), limit, async (batch) => {
+  await settleAll(chunk(arns, 20), async (batch) => {
     const out = await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
     for (const d of out.TagDescriptions ?? []) tags.set(d.ResourceArn!, toTags(d.Tags));
   });
   const owned = <T>(items: T[], arn: (t: T) => string) => items.filter((i) => ownedByCluster(tags.get(arn(i)), cluster));
 
-  const loadBalancers = await settleAll(owned(lbs, (l) => l.LoadBalancerArn!), limit, (lb) => readLoadBalancer(aws, lb, tags, details));
-  const targetGroups = await settleAll(owned(tgs, (t) => t.TargetGroupArn!), limit, (tg) => readTargetGroup(aws, tg, tags, details));
+  const loadBalancers = await settleAll(owned(lbs, (l) => l.LoadBalancerArn!), (lb) => readLoadBalancer(aws, lb, tags, details));
+  const targetGroups = await settleAll(owned(tgs, (t) => t.TargetGroupArn!), (tg) => readTargetGroup(aws, tg, tags, details));
   return { loadBalancers, targetGroups, securityGroups };
 }
 

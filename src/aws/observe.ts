@@ -13,7 +13,7 @@ import {
 import { ConfigError } from '../errors';
 import type { Subnet, SubnetSelector } from '../model/types';
 import { TAG_CLUSTER, TAG_SERVICE, ownedByCluster } from '../model/tags';
-import { chunk, settleAll, type Limiter } from '../util/limit';
+import { chunk, settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
 import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode } from './errors';
@@ -44,18 +44,18 @@ export interface ObserveRequest {
  * target group not behind it by name, tags in batches of 20, attributes, target health only
  * when asked, the security groups by one tag-filtered DescribeSecurityGroups.
  */
-export async function observe(aws: AwsClients, request: ObserveRequest, limit: Limiter): Promise<ObservedState> {
+export async function observe(aws: AwsClients, request: ObserveRequest): Promise<ObservedState> {
   const [found, subnets, securityGroups] = await Promise.all([
-    findLoadBalancers(aws, request.loadBalancerNames, limit),
-    request.subnets ? resolveSubnets(aws, request.subnets.selector, request.subnets.vpcId, limit) : undefined,
-    findSecurityGroups(aws, request.cluster, request.service, limit),
+    findLoadBalancers(aws, request.loadBalancerNames),
+    request.subnets ? resolveSubnets(aws, request.subnets.selector, request.subnets.vpcId) : undefined,
+    findSecurityGroups(aws, request.cluster, request.service),
   ]);
 
-  const behind = await settleAll(found, limit, async (lb) => {
+  const behind = await settleAll(found, async (lb) => {
     const [listeners, groups, attributes] = await Promise.all([
-      request.details ? limit(() => describeListeners(aws, lb.LoadBalancerArn!)) : [],
-      limit(() => aws.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn }))),
-      limit(() => aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }))),
+      request.details ? describeListeners(aws, lb.LoadBalancerArn!) : [],
+      aws.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn })),
+      aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn })),
     ]);
     return { lb, listeners, groups: groups.TargetGroups ?? [], attributes: toTags(attributes.Attributes) };
   });
@@ -64,11 +64,11 @@ export async function observe(aws: AwsClients, request: ObserveRequest, limit: L
   for (const b of behind) for (const g of b.groups) groupsByArn.set(g.TargetGroupArn!, g);
   const knownNames = new Set([...groupsByArn.values()].map((g) => g.TargetGroupName));
   const missing = request.targetGroupNames.filter((n) => !knownNames.has(n));
-  for (const g of await findTargetGroups(aws, missing, limit)) groupsByArn.set(g.TargetGroupArn!, g);
+  for (const g of await findTargetGroups(aws, missing)) groupsByArn.set(g.TargetGroupArn!, g);
 
-  const tags = await describeTags(aws, [...found.map((lb) => lb.LoadBalancerArn!), ...groupsByArn.keys()], limit);
-  const targetGroups = await readTargetGroups(aws, [...groupsByArn.values()], tags, request, limit, request.details);
-  await readAdditionalCertificates(aws, behind.flatMap((b) => b.listeners), limit);
+  const tags = await describeTags(aws, [...found.map((lb) => lb.LoadBalancerArn!), ...groupsByArn.keys()]);
+  const targetGroups = await readTargetGroups(aws, [...groupsByArn.values()], tags, request, request.details);
+  await readAdditionalCertificates(aws, behind.flatMap((b) => b.listeners));
 
   const loadBalancers: ObservedLoadBalancer[] = behind.map((b) => ({
     ...toLoadBalancer(b.lb, tags.get(b.lb.LoadBalancerArn!) ?? {}),
@@ -83,26 +83,21 @@ export async function observe(aws: AwsClients, request: ObserveRequest, limit: L
  * by their names in one call, their tags and their registrations. Returns undefined when a
  * target group is missing, so the caller falls back to a full observation.
  */
-export async function observeTargets(
-  aws: AwsClients,
-  request: ObserveRequest,
-  limit: Limiter,
-): Promise<ObservedState | undefined> {
+export async function observeTargets(aws: AwsClients, request: ObserveRequest): Promise<ObservedState | undefined> {
   let groups: TargetGroup[];
   try {
-    groups = (await limit(() => aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: request.targetGroupNames }))))
-      .TargetGroups ?? [];
+    groups = (await aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: request.targetGroupNames }))).TargetGroups ?? [];
   } catch (err) {
     if (awsErrorCode(err) === 'TargetGroupNotFound') return undefined;
     throw err;
   }
-  const tags = await describeTags(aws, groups.map((g) => g.TargetGroupArn!), limit);
-  const targetGroups = await readTargetGroups(aws, groups, tags, { ...request, readTargets: true }, limit, false);
+  const tags = await describeTags(aws, groups.map((g) => g.TargetGroupArn!));
+  const targetGroups = await readTargetGroups(aws, groups, tags, { ...request, readTargets: true }, false);
   return { scope: 'targets', loadBalancers: [], targetGroups, securityGroups: [] };
 }
 
-async function findLoadBalancers(aws: AwsClients, names: readonly string[], limit: Limiter) {
-  const found = await settleAll([...new Set(names)], limit, async (name) => {
+async function findLoadBalancers(aws: AwsClients, names: readonly string[]) {
+  const found = await settleAll([...new Set(names)], async (name) => {
     try {
       const out = await aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] }));
       return out.LoadBalancers ?? [];
@@ -114,8 +109,8 @@ async function findLoadBalancers(aws: AwsClients, names: readonly string[], limi
   return found.flat();
 }
 
-async function findTargetGroups(aws: AwsClients, names: readonly string[], limit: Limiter): Promise<TargetGroup[]> {
-  const found = await settleAll([...new Set(names)], limit, async (name) => {
+async function findTargetGroups(aws: AwsClients, names: readonly string[]): Promise<TargetGroup[]> {
+  const found = await settleAll([...new Set(names)], async (name) => {
     try {
       return (await aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [name] }))).TargetGroups ?? [];
     } catch (err) {
@@ -149,19 +144,19 @@ export async function describeListeners(aws: AwsClients, loadBalancerArn: string
 }
 
 /** A TLS listener's non-default certificates are only visible through DescribeListenerCertificates. */
-async function readAdditionalCertificates(aws: AwsClients, listeners: ObservedListener[], limit: Limiter): Promise<void> {
+async function readAdditionalCertificates(aws: AwsClients, listeners: ObservedListener[]): Promise<void> {
   const tls = listeners.filter((l) => l.protocol === 'TLS');
-  await settleAll(tls, limit, async (listener) => {
+  await settleAll(tls, async (listener) => {
     const out = await aws.elbv2.send(new DescribeListenerCertificatesCommand({ ListenerArn: listener.arn }));
     const extra = (out.Certificates ?? []).filter((c) => !c.IsDefault).map((c) => c.CertificateArn!).sort();
     listener.certificates = [...listener.certificates.slice(0, 1), ...extra];
   });
 }
 
-async function describeTags(aws: AwsClients, arns: readonly string[], limit: Limiter) {
+async function describeTags(aws: AwsClients, arns: readonly string[]) {
   const tags = new Map<string, Record<string, string>>();
   // DescribeTags takes at most 20 resources per call.
-  await settleAll(chunk(arns, 20), limit, async (batch) => {
+  await settleAll(chunk(arns, 20), async (batch) => {
     const out = await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
     for (const d of out.TagDescriptions ?? []) tags.set(d.ResourceArn!, toTags(d.Tags));
   });
@@ -173,20 +168,19 @@ async function readTargetGroups(
   groups: readonly TargetGroup[],
   tags: Map<string, Record<string, string>>,
   request: ObserveRequest,
-  limit: Limiter,
   readAttributes: boolean,
 ): Promise<ObservedTargetGroup[]> {
-  const observed = await settleAll(groups, limit, async (g) => {
+  const observed = await settleAll(groups, async (g) => {
     const arn = g.TargetGroupArn!;
     const base = toTargetGroup(g, tags.get(arn) ?? {});
     // Nothing but the ownership check is needed of groups that are not this cluster's.
     if (!ownedByCluster(base.tags, request.cluster)) return base;
     const [attributes, health] = await Promise.all([
       readAttributes
-        ? limit(() => aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })))
+        ? aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))
         : undefined,
       request.readTargets
-        ? limit(() => aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })))
+        ? aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))
         : undefined,
     ]);
     return {
@@ -198,13 +192,11 @@ async function readTargetGroups(
   return observed.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function findSecurityGroups(aws: AwsClients, cluster: string, service: string, limit: Limiter): Promise<ObservedSecurityGroup[]> {
-  return limit(() =>
-    describeSecurityGroups(aws, [
-      { Name: `tag:${TAG_CLUSTER}`, Values: [cluster] },
-      { Name: `tag:${TAG_SERVICE}`, Values: [service] },
-    ]),
-  );
+function findSecurityGroups(aws: AwsClients, cluster: string, service: string): Promise<ObservedSecurityGroup[]> {
+  return describeSecurityGroups(aws, [
+    { Name: `tag:${TAG_CLUSTER}`, Values: [cluster] },
+    { Name: `tag:${TAG_SERVICE}`, Values: [service] },
+  ]);
 }
 
 /** Security groups matching EC2 filters, all pages. */
@@ -226,7 +218,6 @@ async function resolveSubnets(
   aws: AwsClients,
   selector: SubnetSelector,
   vpcId: string | undefined,
-  limit: Limiter,
 ): Promise<Subnet[]> {
   const vpcFilter: Filter[] = vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [];
   const queries: Array<{ SubnetIds?: string[]; Filters?: Filter[] }> = [];
@@ -236,7 +227,7 @@ async function resolveSubnets(
     if (selector.ids.length > 0) queries.push({ SubnetIds: selector.ids });
     if (selector.names.length > 0) queries.push({ Filters: [{ Name: 'tag:Name', Values: selector.names }, ...vpcFilter] });
   }
-  const results = await settleAll(queries, limit, async (query) => {
+  const results = await settleAll(queries, async (query) => {
     const subnets: Subnet[] = [];
     let token: string | undefined;
     try {

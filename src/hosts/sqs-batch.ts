@@ -9,7 +9,12 @@ export interface BatchDeps extends WorkerDeps {
   /** Delays a failed message's next delivery (SQS ChangeMessageVisibility); best effort. */
   backoff(record: SQSRecord, seconds: number): Promise<void>;
   log: Log;
+  /** Epoch ms by which the whole batch must be done (Lambda's remaining time, less a margin). */
+  deadline?: number;
 }
+
+/** A reconcile started with less time than this left would only be cut short. */
+const MIN_WORK_MS = 5_000;
 
 /**
  * One SQS FIFO batch, with partial failures (ReportBatchItemFailures). Records of a message
@@ -29,13 +34,20 @@ export async function processBatch(records: readonly SQSRecord[], deps: BatchDep
       failures.push({ itemIdentifier: record.messageId });
       continue;
     }
+    if (deps.deadline !== undefined && deps.deadline - Date.now() < MIN_WORK_MS) {
+      // Out of time for this invocation: hand the record back at once, untried, to the next one.
+      failedGroups.add(group);
+      failures.push({ itemIdentifier: record.messageId });
+      await deps.backoff(record, 0).catch(() => undefined);
+      continue;
+    }
     const message = decodeMessage(record.body);
     if (!message) {
       deps.log({ level: 'warn', msg: 'dropping a message that is not ferry work', messageId: record.messageId });
       continue;
     }
     try {
-      results.push(await processWork(message, record.messageId, deps));
+      results.push(await processWork(message, record.messageId, deps, deps.deadline));
     } catch (err) {
       failedGroups.add(group);
       failures.push({ itemIdentifier: record.messageId });

@@ -4,7 +4,6 @@ import { inventory } from '../aws/inventory';
 import { formatInventory, formatReport } from '../report/format';
 import { statusOf } from '../kube/api';
 import { serviceKey, TAG_SERVICE } from '../model/tags';
-import { limiter } from '../util/limit';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const EXAMPLE = { namespace: 'default', name: 'ferry-example' };
@@ -97,7 +96,7 @@ async function applyExample(core: CoreV1Api, externalCluster: boolean): Promise<
 }
 
 async function showResources(sandbox: Sandbox): Promise<void> {
-  const all = await inventory(sandbox.aws, sandbox.cluster, limiter(4), true);
+  const all = await inventory(sandbox.aws, sandbox.cluster, true);
   const mine = <T extends { tags: Record<string, string> }>(items: T[]) => items.filter((i) => i.tags[TAG_SERVICE] === serviceKey(EXAMPLE));
   console.log(
     formatInventory({

@@ -1,5 +1,16 @@
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors';
+import {
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS_PER_RESOURCE,
+  TAG_CHARACTERS,
+  isForeignOwnershipTag,
+} from './limits';
+import { OWNERSHIP_KEYS } from './tags';
+
+/** ferry's ownership tags share AWS's per-resource allowance with the user's. */
+const MAX_ADDITIONAL_TAGS = MAX_TAGS_PER_RESOURCE - OWNERSHIP_KEYS.length;
 
 /**
  * The `ferry.io/` annotations: one zod schema that is the single source of truth for the
@@ -179,10 +190,13 @@ const shape = {
       keyValues,
       [(tags) => !Object.keys(tags).some((k) => k.startsWith(ANNOTATION_PREFIX)), "keys under ferry.io/ are ferry's ownership tags and cannot be set"],
       [(tags) => !Object.keys(tags).some((k) => k.toLowerCase().startsWith('aws:')), 'keys starting with aws: are reserved by AWS'],
-      [(tags) => Object.entries(tags).every(([k, v]) => k.length <= 128 && v.length <= 256), 'tag keys may have at most 128 characters and values 256'],
+      [(tags) => Object.entries(tags).every(([k, v]) => k.length <= MAX_TAG_KEY_LENGTH && v.length <= MAX_TAG_VALUE_LENGTH), `tag keys may have at most ${MAX_TAG_KEY_LENGTH} characters and values ${MAX_TAG_VALUE_LENGTH}`],
+      [(tags) => Object.entries(tags).every(([k, v]) => TAG_CHARACTERS.test(k) && TAG_CHARACTERS.test(v)), 'AWS allows only letters, digits, spaces and _ . : / = + - @ in tags'],
+      [(tags) => Object.keys(tags).length <= MAX_ADDITIONAL_TAGS, `at most ${MAX_ADDITIONAL_TAGS} tags: AWS allows ${MAX_TAGS_PER_RESOURCE} per resource and ferry's ownership tags take ${OWNERSHIP_KEYS.length}`],
+      [(tags) => !Object.keys(tags).some(isForeignOwnershipTag), "keys that other controllers use to claim resources (elbv2.k8s.aws/, service.k8s.aws/, kubernetes.io/cluster/, …) would make them take ferry's resources for theirs"],
     ),
     {
-      accepted: 'comma-separated `key=value` pairs; keys not under `ferry.io/` or `aws:`',
+      accepted: `comma-separated \`key=value\` pairs, at most ${MAX_ADDITIONAL_TAGS}, in AWS's tag characters; keys not under \`ferry.io/\`, \`aws:\` or another controller's ownership prefix`,
       description: 'Extra tags on every AWS resource ferry creates for the Service.',
     },
   ),

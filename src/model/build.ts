@@ -2,6 +2,7 @@ import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { ConfigError } from '../errors';
 import { formatCidr, parseCidr } from '../util/net';
 import { parseAnnotations, type Annotations } from './annotations';
+import { MAX_LISTENERS } from './limits';
 import { loadBalancerName, securityGroupName, targetGroupName } from './names';
 import { candidateNodes, defaultTargetType, targetIds } from './nodes';
 import { groupPorts, listenerProtocol, selects, unknownPorts, type PortGroup } from './ports';
@@ -52,6 +53,11 @@ function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[]
   const ann = parseAnnotations(service.metadata?.annotations);
   const cluster = config.clusterName;
   const groups = groupPorts(spec.ports ?? [], spec.allocateLoadBalancerNodePorts !== false);
+  if (groups.length > MAX_LISTENERS) {
+    throw new ConfigError(
+      `spec.ports asks for ${groups.length} listeners; a Network Load Balancer has at most ${MAX_LISTENERS} listeners (one per port number): serve the other ports with a second Service`,
+    );
+  }
   for (const key of ['ferry.io/ssl-ports', 'ferry.io/proxy-protocol'] as const) {
     const unknown = unknownPorts(ann[key], groups);
     if (unknown.length > 0) {

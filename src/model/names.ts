@@ -37,7 +37,17 @@ export function securityGroupName(cluster: string, service: ServiceRef): string 
   return compose(service, hash(cluster, service.uid, 'security-group'));
 }
 
-function compose(service: ServiceRef, digest: string): string {
+/**
+ * Whether a name has the shape ferry gives this Service's resources. A name in the Service's
+ * record is only looked up when it does: the record is an annotation, and a forged one must
+ * not send ferry after other resources.
+ */
+export function isNameFor(service: Pick<ServiceRef, 'namespace' | 'name'>, name: string): boolean {
+  const prefix = `k8s-${clean(service.namespace)}-${clean(service.name)}-`;
+  return name.length === prefix.length + 10 && name.startsWith(prefix) && /^[0-9a-f]{10}$/.test(name.slice(prefix.length));
+}
+
+function compose(service: Pick<ServiceRef, 'namespace' | 'name'>, digest: string): string {
   return `k8s-${clean(service.namespace)}-${clean(service.name)}-${digest}`;
 }
 

@@ -1,5 +1,8 @@
 import type { V1Service } from '@kubernetes/client-node';
+import { LOAD_BALANCER_NAME } from './annotations';
 import { parseCheckpoint, type Checkpoint } from './checkpoint';
+import { MAX_RECORDED_LOAD_BALANCERS, MAX_RECORDED_TARGET_GROUPS } from './limits';
+import { isNameFor } from './names';
 
 /**
  * What ferry writes on a Service for itself, under `status.ferry.io/` (kept apart from the
@@ -26,9 +29,10 @@ export interface ServiceRecord {
 
 export function readRecord(service: V1Service): ServiceRecord {
   const annotations = service.metadata?.annotations ?? {};
+  const ref = { namespace: service.metadata?.namespace ?? 'default', name: service.metadata?.name ?? '' };
   return {
     checkpoint: parseCheckpoint(annotations[CHECKPOINT_ANNOTATION]),
-    resources: parseResources(annotations[RESOURCES_ANNOTATION]),
+    resources: trusted(ref, parseResources(annotations[RESOURCES_ANNOTATION])),
   };
 }
 
@@ -42,8 +46,21 @@ function parseResources(text: string | undefined): ResourceNames {
   }
 }
 
+/**
+ * Only names ferry could have given this Service, and only as many as one replacement in
+ * flight can need. Target groups always carry the Service's hashed name; a load balancer may
+ * carry an explicit `ferry.io/name`, so any valid load balancer name counts, within the cap.
+ * Whatever is dropped here can still be found by its ownership tags (`ferry gc`).
+ */
+function trusted(service: { namespace: string; name: string }, names: ResourceNames): ResourceNames {
+  return {
+    loadBalancers: names.loadBalancers.filter((n) => LOAD_BALANCER_NAME.test(n)).slice(0, MAX_RECORDED_LOAD_BALANCERS),
+    targetGroups: names.targetGroups.filter((n) => isNameFor(service, n)).slice(0, MAX_RECORDED_TARGET_GROUPS),
+  };
+}
+
 function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  return Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))] : [];
 }
 
 export function formatResources(names: ResourceNames): string {

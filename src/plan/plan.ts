@@ -14,6 +14,8 @@ export interface PlanContext {
   cluster: string;
   /** `<namespace>/<name>` */
   service: string;
+  /** `FERRY_VPC_ID`: the only VPC load balancers may be placed in. */
+  vpcId?: string;
 }
 
 /**
@@ -33,21 +35,21 @@ export function plan(model: LoadBalancerModel, observed: ObservedState, ctx: Pla
     observed.scope === 'targets'
       ? planTargetsOnly(spec, mine.targetGroups)
       : spec
-        ? planEnsure(spec, observed, mine, model.deletionProtection)
+        ? planEnsure(spec, observed, mine, model.deletionProtection, ctx)
         : planDelete(observed, mine, model.deletionProtection);
   return actions.sort((a, b) => a.phase - b.phase);
 }
 
 type Mine = { loadBalancers: ObservedLoadBalancer[]; targetGroups: ObservedTargetGroup[] };
 
-function planEnsure(spec: LoadBalancerSpec, observed: ObservedState, mine: Mine, protect: boolean): Action[] {
+function planEnsure(spec: LoadBalancerSpec, observed: ObservedState, mine: Mine, protect: boolean, ctx: PlanContext): Action[] {
   const current = mine.loadBalancers.find((lb) => lb.name === spec.name);
   if (current && current.scheme !== spec.scheme) {
     throw new ConfigError(
       `load balancer ${spec.name} is ${current.scheme} but the Service asks for ${spec.scheme}; AWS cannot change a scheme in place and ferry.io/name pins the name, so change ferry.io/name together with ferry.io/scheme`,
     );
   }
-  const { vpcId, subnets } = chooseSubnets(spec.subnets, observed.subnets ?? [], current?.vpcId);
+  const { vpcId, subnets } = chooseSubnets(spec.subnets, observed.subnets ?? [], current?.vpcId, ctx.vpcId);
   const actions: Action[] = [];
   const security = planSecurityGroups(spec, observed.securityGroups, vpcId);
   actions.push(...security.actions);

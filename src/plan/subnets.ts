@@ -3,14 +3,22 @@ import type { Subnet, SubnetSelector } from '../model/types';
 
 /**
  * Chooses the NLB's subnets from the candidates AWS returned for the selector: one per
- * Availability Zone, all in one VPC (the NLB's own when it exists).
+ * Availability Zone, all in one VPC (the NLB's own when it exists), and inside the VPC ferry
+ * is confined to (`FERRY_VPC_ID`) when it is.
  */
 export function chooseSubnets(
   selector: SubnetSelector,
   candidates: readonly Subnet[],
   vpcId: string | undefined,
+  allowedVpc?: string,
 ): { vpcId: string; subnets: string[] } {
-  const chosen = selector.kind === 'explicit' ? explicit(selector, candidates) : discovered(selector, candidates, vpcId);
+  const chosen = selector.kind === 'explicit' ? explicit(selector, candidates) : discovered(selector, candidates, vpcId ?? allowedVpc);
+  const outside = allowedVpc ? chosen.filter((s) => s.vpcId !== allowedVpc) : [];
+  if (outside.length > 0) {
+    throw new ConfigError(
+      `annotation ferry.io/subnets names ${outside.map((s) => `${s.id} (in ${s.vpcId})`).join(', ')}, outside ${allowedVpc}, the VPC this cluster's load balancers live in (FERRY_VPC_ID): name subnets of ${allowedVpc}`,
+    );
+  }
   const vpcs = [...new Set(chosen.map((s) => s.vpcId))];
   if (vpcs.length > 1) {
     throw new ConfigError(

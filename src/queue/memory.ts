@@ -10,8 +10,16 @@ export interface MemoryQueueOptions {
   /** First retry delay; doubles per failure up to `maxBackoffMs`. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Failures after which a message is dropped (SQS's maxReceiveCount and dead-letter queue):
+   * a message that always fails must not keep a worker busy forever. The resync queues the
+   * Service again at its own pace.
+   */
+  maxFailures?: number;
   log?: Log;
 }
+
+export const DEFAULT_MAX_FAILURES = 8;
 
 interface Pending {
   message: WorkMessage;
@@ -53,6 +61,9 @@ export class MemoryWorkQueue implements WorkQueue {
   get depth(): number {
     return this.waiting.size;
   }
+
+  /** Messages dropped after `maxFailures` failures. */
+  deadLetters = 0;
 
   stop(): void {
     this.stopped = true;
@@ -117,6 +128,11 @@ export class MemoryWorkQueue implements WorkQueue {
       await this.options.process(item.message, item.id);
     } catch (err) {
       const failures = item.failures + 1;
+      if (failures >= (this.options.maxFailures ?? DEFAULT_MAX_FAILURES)) {
+        this.deadLetters++;
+        this.options.log?.({ level: 'error', msg: 'work failed too often; dropped until the next resync', group, failures, error: describeError(err) });
+        return;
+      }
       const delay = backoffDelay({ baseMs: this.options.backoffMs ?? 1000, maxMs: this.options.maxBackoffMs ?? 300_000 }, failures, err);
       this.options.log?.({ level: 'warn', msg: 'work failed; retrying', group, failures, delayMs: delay, error: describeError(err) });
       this.add(group, item.message, failures, Date.now() + delay);

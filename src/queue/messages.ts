@@ -20,6 +20,15 @@ export interface QueuedMessage {
 
 export const FANOUT_GROUP = 'ferry.io/fanout';
 
+/**
+ * A namespace and Service name as the API server accepts them (DNS-1123 / DNS-1035 labels
+ * of at most 63 characters). Anything else cannot name a Service: a message carrying it is
+ * dropped rather than retried against an API server that can only refuse it.
+ */
+export function isServiceKey(namespace: string, name: string): boolean {
+  return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace) && /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name);
+}
+
 export function serviceMessage(namespace: string, name: string, dedupId: string, full = false): QueuedMessage {
   return {
     message: { kind: 'service', namespace, name, ...(full ? { full } : {}) },
@@ -55,7 +64,7 @@ export function decodeMessage(body: string): WorkMessage | undefined {
   }
   if (typeof v !== 'object' || v === null) return undefined;
   const m = v as Record<string, unknown>;
-  if (m.kind === 'service' && typeof m.namespace === 'string' && typeof m.name === 'string' && m.namespace && m.name) {
+  if (m.kind === 'service' && typeof m.namespace === 'string' && typeof m.name === 'string' && isServiceKey(m.namespace, m.name)) {
     return { kind: 'service', namespace: m.namespace, name: m.name, ...(m.full === true ? { full: true } : {}) };
   }
   if (m.kind === 'fanout' && typeof m.reason === 'string') return { kind: 'fanout', reason: m.reason };

@@ -8,7 +8,6 @@ import { hasFinalizer, serviceRef, wantsLoadBalancer, type ServiceClassConfig } 
 import { TAG_SERVICE, serviceKey } from '../model/tags';
 import { describeAction } from '../plan/actions';
 import { plan } from '../plan/plan';
-import { limiter } from '../util/limit';
 
 export interface GcOptions extends ServiceClassConfig {
   clusterName: string;
@@ -29,8 +28,8 @@ export interface GcReport {
  * `ferry.io/deletion-protection` is respected: a protected orphan is reported, not deleted.
  */
 export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: GcOptions): Promise<GcReport> {
-  const limit = limiter(options.awsConcurrency);
-  const [services, owned] = await Promise.all([kube.listServices(), inventory(aws, options.clusterName, limit)]);
+  const scoped = aws.scoped({ concurrency: options.awsConcurrency });
+  const [services, owned] = await Promise.all([kube.listServices(), inventory(scoped, options.clusterName)]);
   const byKey = new Map(services.map((s) => [serviceKey(serviceRef(s)), s]));
   const orphans = groupOrphans(owned, byKey, options);
 
@@ -40,7 +39,7 @@ export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: Gc
     try {
       const model = { service: { namespace, name, uid: '' }, loadBalancer: null, deletionProtection: true };
       const actions = plan(model, { scope: 'full', ...observed }, { cluster: options.clusterName, service: key });
-      await apply(aws, actions, { scope: 'full', ...observed }, limit);
+      await apply(scoped, actions, { scope: 'full', ...observed });
       report.services.push({ service: key, deleted: actions.filter((a) => a.op.startsWith('Delete')).map(describeAction) });
     } catch (err) {
       report.services.push({ service: key, deleted: [], error: describeError(err) });

@@ -3,7 +3,7 @@ import { apply } from '../aws/apply';
 import type { AwsClients } from '../aws/clients';
 import { observe, observeTargets } from '../aws/observe';
 import type { ObservedState } from '../model/observed';
-import { ConfigError, ConflictError, OwnershipError, describeError } from '../errors';
+import { ConfigError, ConflictError, DeadlineError, OwnershipError, describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
 import { buildModel, type ClusterConfig } from '../model/build';
 import { checkpointOf, formatCheckpoint, type Checkpoint } from '../model/checkpoint';
@@ -12,7 +12,6 @@ import { serviceKey } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
 import type { Action } from '../plan/actions';
 import { plan } from '../plan/plan';
-import { limiter } from '../util/limit';
 import {
   CHECKPOINT_ANNOTATION,
   RESOURCES_ANNOTATION,
@@ -31,6 +30,18 @@ export interface ReconcilerOptions extends ClusterConfig {
   vpcId?: string;
   /** AWS calls in flight at once within one reconcile. */
   awsConcurrency: number;
+  /** The longest one reconcile may take; a host may give an earlier deadline per call. */
+  reconcileTimeoutMs?: number;
+}
+
+/** One reconcile of a large Service takes seconds; a minute means something is stuck. */
+export const DEFAULT_RECONCILE_TIMEOUT_MS = 60_000;
+
+export interface ReconcileOptions {
+  /** Compare everything with AWS, ignoring the checkpoint. */
+  full?: boolean;
+  /** Epoch milliseconds by which the reconcile must be over (e.g. Lambda's remaining time). */
+  deadline?: number;
 }
 
 export type Outcome =
@@ -71,8 +82,36 @@ export class Reconciler {
     private readonly options: ReconcilerOptions,
   ) {}
 
-  async reconcile(namespace: string, name: string, opts: { full?: boolean } = {}): Promise<ReconcileReport> {
+  /**
+   * Every reconcile has a deadline: past it, AWS calls in flight are aborted, none start,
+   * and the reconcile fails with a {@link DeadlineError} for the host to retry, so a stuck
+   * call can never hold a worker (or a Lambda invocation) forever.
+   */
+  async reconcile(namespace: string, name: string, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
     const key = `${namespace}/${name}`;
+    const budget = this.options.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS;
+    const ms = Math.max(0, Math.min(budget, (opts.deadline ?? Infinity) - Date.now()));
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new DeadlineError(`reconcile of ${key} did not finish within ${(ms / 1000).toFixed(1)}s; what it did stays done and the next attempt continues`);
+        deadline.abort(err);
+        reject(err);
+      }, ms);
+    });
+    expired.catch(() => undefined);
+    try {
+      const aws = this.aws.scoped({ concurrency: this.options.awsConcurrency, signal: deadline.signal });
+      return await Promise.race([this.attempt(namespace, name, key, aws, opts.full ?? false), expired]);
+    } catch (err) {
+      throw deadline.signal.aborted ? deadline.signal.reason : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async attempt(namespace: string, name: string, key: string, aws: AwsClients, full: boolean): Promise<ReconcileReport> {
     for (let attempt = 1; ; attempt++) {
       const service = await this.kube.getService(namespace, name);
       if (!service) return { service: key, outcome: 'absent', actions: [] };
@@ -80,7 +119,7 @@ export class Reconciler {
         return { service: key, outcome: 'ignored', actions: [] };
       }
       try {
-        return await this.converge(service, key, opts.full ?? false);
+        return await this.converge(service, key, aws, full);
       } catch (err) {
         // A concurrent write to the Service: read it again and converge from there.
         if (err instanceof ConflictError && attempt < MAX_CONFLICT_ATTEMPTS) continue;
@@ -94,7 +133,7 @@ export class Reconciler {
     }
   }
 
-  private async converge(service: V1Service, key: string, full: boolean): Promise<ReconcileReport> {
+  private async converge(service: V1Service, key: string, aws: AwsClients, full: boolean): Promise<ReconcileReport> {
     const nodes = isFerrysClass(service, this.options) ? await this.kube.listNodes() : [];
     const model = buildModel(service, nodes, this.options);
     const spec = model.loadBalancer;
@@ -105,9 +144,8 @@ export class Reconciler {
     }
 
     const desired = desiredNames(spec);
-    const limit = limiter(this.options.awsConcurrency);
-    const observed = await this.observe(model, record, desired, checkpoint, full, limit);
-    const actions = plan(model, observed, { cluster: this.options.clusterName, service: key });
+    const observed = await this.observe(aws, model, record, desired, checkpoint, full);
+    const actions = plan(model, observed, { cluster: this.options.clusterName, service: key, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) });
 
     if (actions.length > 0) {
       // Before any create: the finalizer (so a deletion waits for cleanup) and every name the
@@ -115,7 +153,7 @@ export class Reconciler {
       service = await this.prepare(service, spec !== null, unionNames(record.resources, desired), record.resources);
       await this.event(service, 'Normal', spec ? 'EnsuringLoadBalancer' : 'DeletingLoadBalancer', spec ? 'Ensuring load balancer' : 'Deleting load balancer');
     }
-    const result = await apply(this.aws, actions, observed, limit);
+    const result = await apply(aws, actions, observed);
 
     if (!spec) {
       await this.finishDeletion(service, actions.length > 0);
@@ -136,12 +174,12 @@ export class Reconciler {
   }
 
   private async observe(
+    aws: AwsClients,
     model: LoadBalancerModel,
     record: ServiceRecord,
     desired: ResourceNames,
     checkpoint: Checkpoint | undefined,
     full: boolean,
-    limit: ReturnType<typeof limiter>,
   ): Promise<ObservedState> {
     const spec = model.loadBalancer;
     const request = {
@@ -155,10 +193,10 @@ export class Reconciler {
     };
     // Only the registrations can differ when the rest of the model is as last applied.
     if (!full && checkpoint && record.checkpoint?.spec === checkpoint.spec) {
-      const narrow = await observeTargets(this.aws, { ...request, targetGroupNames: desired.targetGroups }, limit);
+      const narrow = await observeTargets(aws, { ...request, targetGroupNames: desired.targetGroups });
       if (narrow) return narrow;
     }
-    return observe(this.aws, request, limit);
+    return observe(aws, request);
   }
 
   private async prepare(service: V1Service, wants: boolean, names: ResourceNames, recorded: ResourceNames): Promise<V1Service> {

@@ -1,6 +1,8 @@
 /**
  * A concurrency limiter: at most `concurrency` of the functions given to it run at once,
- * the rest wait in order. One limiter per reconcile bounds all its AWS calls together.
+ * the rest wait in order. Give it leaf work only (one AWS call, say): a function that holds
+ * a slot while it waits for another slot of the same limiter deadlocks once every slot is
+ * held that way.
  */
 export type Limiter = <T>(fn: () => Promise<T>) => Promise<T>;
 
@@ -26,12 +28,12 @@ export function limiter(concurrency: number): Limiter {
 }
 
 /**
- * Runs `fn` over every item under the limiter and waits for all of them, even when some
- * fail, so that no call is still in flight when the caller moves on; then throws the
- * first failure.
+ * Runs `fn` over every item at once and waits for all of them, even when some fail, so that
+ * no call is still in flight when the caller moves on; then throws the first failure. How
+ * many AWS calls run at once is the clients' limit (`AwsClients.scoped`), not this loop's.
  */
-export async function settleAll<T, R>(items: readonly T[], limit: Limiter, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = await Promise.allSettled(items.map((item) => limit(() => fn(item))));
+export async function settleAll<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = await Promise.allSettled(items.map((item) => fn(item)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<R>).value);

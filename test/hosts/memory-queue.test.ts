@@ -26,6 +26,29 @@ describe('the in-process queue', () => {
     expect(parallel).toBeGreaterThan(1);
   });
 
+  test('a message that always fails is dropped after maxFailures tries, and the other Services go on', async () => {
+    const tries = new Map<string, number>();
+    const logged: string[] = [];
+    const queue = new MemoryWorkQueue({
+      workers: 1,
+      backoffMs: 1,
+      maxBackoffMs: 4,
+      maxFailures: 3,
+      log: (e) => void logged.push(`${e.level}: ${e.msg}`),
+      process: async (m) => {
+        const name = m.kind === 'service' ? m.name : 'fanout';
+        tries.set(name, (tries.get(name) ?? 0) + 1);
+        if (name === 'poison') throw new Error('always fails');
+      },
+    });
+    await queue.send([serviceMessage('default', 'poison', 'p'), serviceMessage('default', 'fine', 'f')]);
+    await queue.idle();
+    expect(tries.get('poison')).toBe(3);
+    expect(tries.get('fine')).toBe(1);
+    expect(queue.deadLetters).toBe(1);
+    expect(logged).toContain('error: work failed too often; dropped until the next resync');
+  });
+
   test('duplicates waiting for one Service collapse into one run, a full check winning', async () => {
     const seen: WorkMessage[] = [];
     let release!: () => void;

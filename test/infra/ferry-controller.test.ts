@@ -97,6 +97,18 @@ describe('FerryController queue', () => {
 });
 
 describe('FerryController schedule', () => {
+  it('caps the public webhook with reserved concurrency (20 by default)', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: Match.absent(),
+      Description: Match.stringLikeRegexp('admission webhook'),
+      ReservedConcurrentExecutions: 20,
+    });
+    synthController({ webhookConcurrency: 50 }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('admission webhook'),
+      ReservedConcurrentExecutions: 50,
+    });
+  });
+
   it('runs the resync every 5 minutes by default, without retries', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
@@ -155,10 +167,12 @@ describe('FerryController permissions', () => {
     expect(actions).toContain('elasticloadbalancing:DeleteLoadBalancer');
   });
 
-  it('attaches the load-balancer policy to the reconciler and resync only', () => {
-    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
-      Roles: [ref(controller.reconcilerFunction.role!), ref(controller.resyncFunction.role!)],
-    });
+  it('attaches the load-balancer and network policies to the reconciler and resync only', () => {
+    const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(managed).toHaveLength(2);
+    for (const policy of managed) {
+      expect(policy.Properties.Roles).toEqual([ref(controller.reconcilerFunction.role!), ref(controller.resyncFunction.role!)]);
+    }
     expect(actionsOf(controller.webhookFunction).some((a) => a.startsWith('elasticloadbalancing:') || a.startsWith('ec2:'))).toBe(false);
   });
 });

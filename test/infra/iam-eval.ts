@@ -7,7 +7,8 @@
  * - a condition key missing from the request fails positive operators and satisfies negated
  *   ones (`StringNotLike`), `Null: "true"` means missing;
  * - `ForAllValues:` is true when every request value matches (so also for none),
- *   `ForAnyValue:` when at least one does.
+ *   `ForAnyValue:` when at least one does;
+ * - an operator ending in `IfExists` is true when the key is missing.
  */
 type Json = Record<string, any>;
 export type RequestContext = Record<string, string | string[] | undefined>;
@@ -46,6 +47,7 @@ function conditionHolds(fullOperator: string, key: string, policyValue: unknown,
   const policyValues = asArray(policyValue as string | string[]).map(String);
   const value = context[key];
   if (fullOperator === 'Null') return policyValues[0] === 'true' ? !present(value) : present(value);
+  if (fullOperator.endsWith('IfExists')) return !present(value) || conditionHolds(fullOperator.slice(0, -'IfExists'.length), key, policyValue, context);
   const [qualifier, operator] = fullOperator.includes(':') ? (fullOperator.split(':') as [string, string]) : [undefined, fullOperator];
   if (qualifier === 'ForAllValues') return asArray(value).every((v) => matches(operator, v, policyValues));
   if (qualifier === 'ForAnyValue') return asArray(value).some((v) => matches(operator, v, policyValues));

@@ -6,6 +6,7 @@ import {
   READ_ACTIONS,
   SECURITY_GROUP_MUTATIONS,
   TARGET_GROUP_MUTATIONS,
+  loadBalancerControllerPolicies,
   loadBalancerControllerStatements,
 } from '../../infra/iam-policy';
 import { isAllowed, resolvePartition, type RequestContext } from './iam-eval';
@@ -66,8 +67,8 @@ describe('load-balancer IAM policy', () => {
 
   it('puts only Describe calls on Resource "*"', () => {
     const starred = statements.filter((s) => [s.Resource].flat().includes('*'));
-    expect(starred).toHaveLength(1);
-    for (const a of [starred[0].Action].flat()) expect(a).toMatch(/^(elasticloadbalancing|ec2):Describe[A-Za-z]+$/);
+    expect(starred.map((s) => s.Sid)).toEqual(['DescribeLoadBalancing', 'DescribeNetwork']);
+    for (const a of starred.flatMap((s) => [s.Action].flat())) expect(a).toMatch(/^(elasticloadbalancing|ec2):Describe[A-Za-z]+$/);
     for (const a of READ_ACTIONS) expect(allow(a, '*')).toBe(true);
   });
 
@@ -99,7 +100,7 @@ describe('load-balancer IAM policy', () => {
     });
 
     it('creates listeners only on this cluster\'s load balancers, and tagged', () => {
-      const tagged = requestTags(ownershipTags());
+      const tagged = { ...requestTags(ownershipTags()), 'elasticloadbalancing:ListenerProtocol': 'TCP' };
       expect(allow('elasticloadbalancing:CreateListener', LB, { ...owned, ...tagged })).toBe(true);
       expect(allow('elasticloadbalancing:CreateListener', LB, { ...foreign, ...tagged })).toBe(false);
       expect(allow('elasticloadbalancing:CreateListener', LB, tagged)).toBe(false);
@@ -181,16 +182,51 @@ describe('load-balancer IAM policy', () => {
     expect(allow('iam:CreateServiceLinkedRole', `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`, { 'iam:AWSServiceName': 'ecs.amazonaws.com' })).toBe(false);
   });
 
-  it('fits a managed policy (6,144 characters) with the longest cluster name in the longest partition', () => {
-    const longest = resolvePartition(
-      (() => {
-        const stack = new Stack(fastApp(), 'Long', { env: { account: ACCOUNT, region: 'ap-southeast-2' } });
-        const doc = new PolicyDocument({ statements: loadBalancerControllerStatements(stack, { clusterName: 'c'.repeat(63), vpcId: 'vpc-0123456789abcdef0' }) });
-        return stack.resolve(doc.toJSON());
-      })(),
-      'aws-iso-b',
-    );
-    // IAM counts characters without whitespace.
-    expect(JSON.stringify(longest).replace(/\s/g, '').length).toBeLessThan(6144);
+  it('fits two managed policies (6,144 characters each) with the longest cluster name in the longest partition', () => {
+    const stack = new Stack(fastApp(), 'Long', { env: { account: ACCOUNT, region: 'ap-southeast-2' } });
+    const policies = loadBalancerControllerPolicies(stack, {
+      clusterName: 'c'.repeat(63),
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'],
+      internetFacing: false,
+    });
+    for (const statements of [policies.loadBalancing, policies.network]) {
+      const doc = resolvePartition(stack.resolve(new PolicyDocument({ statements }).toJSON()), 'aws-iso-b');
+      // IAM counts characters without whitespace.
+      expect(JSON.stringify(doc).replace(/\s/g, '').length).toBeLessThan(6144);
+    }
+  });
+
+  describe('what annotations can pull into a call', () => {
+    const placed = (() => {
+      const stack = new Stack(fastApp(), 'Placed', { env: { account: ACCOUNT, region: REGION } });
+      const doc = new PolicyDocument({
+        statements: loadBalancerControllerStatements(stack, { clusterName: CLUSTER, subnetIds: ['subnet-a', 'subnet-b'], internetFacing: false }),
+      });
+      return resolvePartition(stack.resolve(doc.toJSON())).Statement;
+    })();
+    const allowPlaced = (action: string, resource: string, context: RequestContext = {}) => isAllowed(placed, { action, resource, context });
+    const tagged = requestTags(ownershipTags());
+
+    it('listeners only of NLB protocols, and TLS only with an ELBSecurityPolicy', () => {
+      const create = (extra: RequestContext) => allow('elasticloadbalancing:CreateListener', LB, { ...owned, ...tagged, ...extra });
+      expect(create({ 'elasticloadbalancing:ListenerProtocol': 'UDP' })).toBe(true);
+      expect(create({ 'elasticloadbalancing:ListenerProtocol': 'TLS', 'elasticloadbalancing:SecurityPolicy': 'ELBSecurityPolicy-TLS13-1-2-2021-06' })).toBe(true);
+      expect(create({ 'elasticloadbalancing:ListenerProtocol': 'TLS', 'elasticloadbalancing:SecurityPolicy': 'my-custom-policy' })).toBe(false);
+      expect(create({ 'elasticloadbalancing:ListenerProtocol': 'HTTP' })).toBe(false);
+      const modify = (extra: RequestContext) => allow('elasticloadbalancing:ModifyListener', LISTENER, { ...owned, ...extra });
+      expect(modify({})).toBe(true);
+      expect(modify({ 'elasticloadbalancing:ListenerProtocol': 'HTTPS' })).toBe(false);
+    });
+
+    it('load balancers only in the allowed subnets, and only internal when internet-facing is off', () => {
+      const create = (extra: RequestContext) => allowPlaced('elasticloadbalancing:CreateLoadBalancer', LB, { ...tagged, ...extra });
+      expect(create({ 'elasticloadbalancing:Scheme': 'internal', 'elasticloadbalancing:Subnet': ['subnet-a', 'subnet-b'] })).toBe(true);
+      expect(create({ 'elasticloadbalancing:Scheme': 'internal', 'elasticloadbalancing:Subnet': ['subnet-a', 'subnet-other'] })).toBe(false);
+      expect(create({ 'elasticloadbalancing:Scheme': 'internet-facing', 'elasticloadbalancing:Subnet': ['subnet-a'] })).toBe(false);
+      const move = (subnets: string[]) => allowPlaced('elasticloadbalancing:SetSubnets', LB, { ...owned, 'elasticloadbalancing:Subnet': subnets });
+      expect(move(['subnet-b'])).toBe(true);
+      expect(move(['subnet-other'])).toBe(false);
+    });
   });
 });

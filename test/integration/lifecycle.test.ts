@@ -8,7 +8,6 @@ import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { inventory } from '../../src/aws/inventory';
 import type { ActionOf } from '../../src/plan/actions';
-import { limiter } from '../../src/util/limit';
 import { startWorld, type World } from '../support/world';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -107,7 +106,7 @@ describe('a LoadBalancer Service from creation to deletion', () => {
     const report = await world.reconcile('web');
     expect(report.outcome).toBe('deleted');
     expect(writes()).toEqual({ DeleteLoadBalancer: 1, DeleteSecurityGroup: 1, DeleteTargetGroup: 2 });
-    const left = await inventory(world.aws, world.cluster, limiter(4));
+    const left = await inventory(world.aws, world.cluster);
     expect(left).toEqual({ loadBalancers: [], targetGroups: [], securityGroups: [] });
     await expect(world.core.readNamespacedService({ namespace: 'default', name: 'web' })).rejects.toMatchObject({ code: 404 });
     expect((await world.reconcile('web')).outcome).toBe('absent');

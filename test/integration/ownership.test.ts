@@ -7,7 +7,6 @@ import {
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { inventory } from '../../src/aws/inventory';
 import { collectGarbage } from '../../src/reconcile/gc';
-import { limiter } from '../../src/util/limit';
 import { startWorld, type World } from '../support/world';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -80,7 +79,7 @@ describe('ownership', () => {
     const report = await collectGarbage(world.kube, world.aws, { ...world.options });
     expect(report.services.map((s) => [s.service, s.error, s.deleted.length])).toEqual([['default/orphan', undefined, 4]]);
 
-    const left = await inventory(world.aws, world.cluster, limiter(4));
+    const left = await inventory(world.aws, world.cluster);
     expect(new Set([...left.loadBalancers, ...left.targetGroups, ...left.securityGroups].map((r) => r.tags['ferry.io/service']))).toEqual(
       new Set(['default/live']),
     );

@@ -1,7 +1,6 @@
 import { DescribeLoadBalancersCommand, DescribeListenersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { inventory } from '../../src/aws/inventory';
-import { limiter } from '../../src/util/limit';
 import { EMBEDDED, startWorld, type World } from '../support/world';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -17,7 +16,7 @@ describe('replacement', () => {
   afterAll(() => world.close());
 
   test('a scheme change moves the Service to a new internet-facing NLB before the old one is deleted', async () => {
-    const before = await inventory(world.aws, world.cluster, limiter(4));
+    const before = await inventory(world.aws, world.cluster);
     world.awsEmulator?.clearCalls();
     await world.core.patchNamespacedService(
       { namespace: 'default', name: 'web', body: { metadata: { annotations: { 'ferry.io/scheme': 'internet-facing' } } } },
@@ -25,7 +24,7 @@ describe('replacement', () => {
     );
     expect((await world.reconcile('web')).outcome).toBe('ensured');
 
-    const after = await inventory(world.aws, world.cluster, limiter(4));
+    const after = await inventory(world.aws, world.cluster);
     expect(after.loadBalancers.map((l) => l.scheme)).toEqual(['internet-facing']);
     expect(after.loadBalancers[0]!.name).not.toBe(before.loadBalancers[0]!.name);
     expect(after.securityGroups.map((g) => g.id)).toEqual(before.securityGroups.map((g) => g.id));
@@ -57,10 +56,10 @@ describe('replacement', () => {
       },
       mergePatch,
     );
-    const before = await inventory(world.aws, world.cluster, limiter(4), true);
+    const before = await inventory(world.aws, world.cluster, true);
     const listenerArn = before.loadBalancers[0]!.listeners.find((l) => l.port === 443)!.arn;
     expect((await world.reconcile('web')).outcome).toBe('ensured');
-    const after = await inventory(world.aws, world.cluster, limiter(4), true);
+    const after = await inventory(world.aws, world.cluster, true);
     const listener = after.loadBalancers[0]!.listeners.find((l) => l.port === 443)!;
     expect(listener).toEqual(expect.objectContaining({ arn: listenerArn, protocol: 'TCP_UDP' }));
     expect(after.targetGroups.map((g) => g.protocol).sort()).toEqual(['TCP', 'TCP_UDP']);

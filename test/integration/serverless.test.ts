@@ -14,7 +14,6 @@ import { handler as resyncHandler } from '../../src/hosts/lambda/resync';
 import { handler as webhookHandler } from '../../src/hosts/lambda/webhook';
 import { startSandbox, type Sandbox } from '../../src/local/sandbox';
 import { nodeFor, launchInstance } from '../../src/local/seed';
-import { limiter } from '../../src/util/limit';
 import { review } from '../support/admission';
 import { EMBEDDED } from '../support/world';
 
@@ -166,7 +165,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
     await drain();
     expect(reconciled).toEqual(['web']);
     expect(await hostname('web')).toMatch(/\.elb\./);
-    const owned = await inventory(sandbox.aws, sandbox.cluster, limiter(4));
+    const owned = await inventory(sandbox.aws, sandbox.cluster);
     expect(owned.loadBalancers).toHaveLength(1);
   });
 
@@ -195,7 +194,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
     await drain();
     expect(reconciled[0]).toBe('fanout');
     expect(reconciled.slice(1).sort()).toEqual(['sneaky', 'web']);
-    const owned = await inventory(sandbox.aws, sandbox.cluster, limiter(4), true);
+    const owned = await inventory(sandbox.aws, sandbox.cluster, true);
     const web = owned.targetGroups.filter((g) => g.tags['ferry.io/service'] === 'default/web');
     for (const g of web) expect(g.targets!.map((t) => t.id)).toContain(instance.id);
   });
@@ -221,7 +220,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
     // SQS FIFO dropped the duplicates by their deduplication ids.
     expect(reconciled.filter((n) => n === 'shuffled')).toHaveLength(3);
 
-    const owned = await inventory(sandbox.aws, sandbox.cluster, limiter(4), true);
+    const owned = await inventory(sandbox.aws, sandbox.cluster, true);
     const shape = (service: string) => {
       const lb = owned.loadBalancers.find((l) => l.tags['ferry.io/service'] === `default/${service}`)!;
       const groups = owned.targetGroups.filter((g) => g.tags['ferry.io/service'] === `default/${service}`);

@@ -1,7 +1,6 @@
 import { DescribeListenerCertificatesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { inventory } from '../../src/aws/inventory';
-import { limiter } from '../../src/util/limit';
 import { startWorld, type World } from '../support/world';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -10,7 +9,7 @@ const cert = (n: number) => `arn:aws:acm:us-east-1:123456789012:certificate/0000
 describe('TLS listeners', () => {
   let world: World;
   const certificates = async () => {
-    const lb = (await inventory(world.aws, world.cluster, limiter(4), true)).loadBalancers[0]!;
+    const lb = (await inventory(world.aws, world.cluster, true)).loadBalancers[0]!;
     const listener = lb.listeners.find((l) => l.port === 443)!;
     const out = await world.aws.elbv2.send(new DescribeListenerCertificatesCommand({ ListenerArn: listener.arn }));
     return { protocols: lb.listeners.map((l) => `${l.protocol}:${l.port}`), policy: listener.sslPolicy, certs: out.Certificates!.map((c) => [c.CertificateArn, c.IsDefault]) };

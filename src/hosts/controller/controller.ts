@@ -6,7 +6,7 @@ import { collectGarbage } from '../../reconcile/gc';
 import type { Log } from '../../util/log';
 import type { TlsPair } from '../tls';
 import { newWebhookStats, type WebhookStats } from '../webhook';
-import { enqueueResync, processWork } from '../worker';
+import { describeResult, enqueueResync, processWork } from '../worker';
 import { serveWebhook } from './https';
 import { watchCluster } from './watch';
 
@@ -43,10 +43,8 @@ export async function startController(ferry: Ferry, kc: KubeConfig, options: Con
     log,
     process: async (message, id) => {
       const result = await processWork(message, id, { kube: ferry.kube, reconciler: ferry.reconciler, queue, config: ferry.config });
-      if (result.kind === 'reconciled') {
-        const r = result.report;
-        if (r.outcome !== 'unchanged' && r.outcome !== 'ignored') log({ level: 'info', msg: 'reconciled', service: r.service, outcome: r.outcome, actions: r.actions.length, ...(r.message ? { message: r.message } : {}) });
-      }
+      const quiet = result.kind === 'reconciled' && (result.report.outcome === 'unchanged' || result.report.outcome === 'ignored');
+      if (!quiet) log(describeResult(result));
     },
   });
   const stats = newWebhookStats();

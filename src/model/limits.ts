@@ -1,0 +1,45 @@
+/**
+ * The limits a Service meets, in one place: AWS's quotas and rules that a Service author
+ * could otherwise only discover after ferry had spent calls (and left half-made resources)
+ * against them, and ferry's own caps on what it will do for one Service. The webhook and
+ * the model builder refuse a Service over them up front; the README lists them.
+ */
+
+/** AWS quota "Listeners per Network Load Balancer": ferry makes one listener per Service port. */
+export const MAX_LISTENERS = 50;
+
+/** AWS: at most 50 user tags per ELBv2 or EC2 resource. */
+export const MAX_TAGS_PER_RESOURCE = 50;
+
+/** AWS tag rules (ELBv2 and EC2 share them): keys of 1–128 characters, values of at most 256. */
+export const MAX_TAG_KEY_LENGTH = 128;
+export const MAX_TAG_VALUE_LENGTH = 256;
+
+/** AWS's tag character set: letters, digits and spaces in any script, and `_ . : / = + - @`. */
+export const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/**
+ * Tag keys other controllers use to claim resources: a ferry resource carrying one would be
+ * taken for theirs (the AWS Load Balancer Controller would adopt or delete it, the cloud
+ * provider would count it as its own).
+ */
+export const FOREIGN_OWNERSHIP_TAGS: ReadonlyArray<{ prefix: string } | { key: string }> = [
+  { prefix: 'elbv2.k8s.aws/' },
+  { prefix: 'service.k8s.aws/' },
+  { prefix: 'ingress.k8s.aws/' },
+  { prefix: 'kubernetes.io/cluster/' },
+  { key: 'kubernetes.io/service-name' },
+  { key: 'KubernetesCluster' },
+];
+
+export function isForeignOwnershipTag(key: string): boolean {
+  return FOREIGN_OWNERSHIP_TAGS.some((t) => ('key' in t ? key === t.key : key.startsWith(t.prefix)));
+}
+
+/**
+ * How many load balancer and target group names ferry trusts from a Service's own record
+ * (`status.ferry.io/resources`): a replacement in flight needs two load balancers and two
+ * target groups per listener; a forged record must not buy thousands of Describe calls.
+ */
+export const MAX_RECORDED_LOAD_BALANCERS = 4;
+export const MAX_RECORDED_TARGET_GROUPS = 2 * MAX_LISTENERS;
