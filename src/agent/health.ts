@@ -3,9 +3,14 @@
  *
  * `/livez` and `/healthz` answer JSON; they are 503 when an update was queued more than
  * `healthTimeout` (2 × the sync period, kube-proxy's choice) ago and not yet applied — the
- * rules are stale. `/healthz` is also 503 when the Node is being deleted or is tainted
- * `ToBeDeletedByClusterAutoscaler`, so a load balancer health-checking port 10256 takes a
- * draining node out before it goes.
+ * rules are stale. `/healthz` is also 503, beyond kube-proxy, when the informers have heard
+ * nothing from the API server past their bound (`staleness`): a watch that died silently
+ * leaves the rules "fresh" while the cluster moves on. `/livez` keeps kube-proxy's meaning:
+ * an API server outage must not make kubelet restart every agent (a restarted agent cannot
+ * list, and in userspace mode its listeners go with it). `/healthz` is also 503 when the
+ * Node is being deleted or is tainted `ToBeDeletedByClusterAutoscaler`, so a load balancer
+ * health-checking port 10256 takes a draining node out before it goes. An unhealthy answer
+ * says why in `reason` (not in kube-proxy's JSON; added last so its readers are unaffected).
  *
  * Each externalTrafficPolicy Local LoadBalancer Service gets a server on its
  * healthCheckNodePort answering `{"service":{…},"localEndpoints":N,"serviceProxyHealthy":…}`
@@ -23,6 +28,8 @@ export interface ProxyHealthReport {
   nodeEligible?: boolean;
   healthy: boolean;
   status?: Record<string, { lastUpdated: string; healthy: boolean }>;
+  /** Why it is unhealthy. */
+  reason?: string;
 }
 
 export class ProxyHealth {
@@ -32,6 +39,8 @@ export class ProxyHealth {
   constructor(
     private readonly healthTimeoutMs: number,
     private readonly now: () => number = Date.now,
+    /** Why the agent's view of the cluster is stale, if it is (the informers' bound). */
+    private readonly staleness: (now: number) => string | undefined = () => undefined,
   ) {}
 
   /** A change arrived that the data path does not reflect yet. */
@@ -47,40 +56,78 @@ export class ProxyHealth {
 
   report(): ProxyHealthReport {
     const now = this.now();
-    const healthy = this.lastUpdated === undefined || this.oldestQueued === undefined || now - this.oldestQueued < this.healthTimeoutMs;
+    const rulesStale = this.lastUpdated !== undefined && this.oldestQueued !== undefined && now - this.oldestQueued >= this.healthTimeoutMs;
+    const reason = rulesStale
+      ? `an update queued ${Math.round((now - this.oldestQueued!) / 1000)}s ago is not applied yet (limit ${this.healthTimeoutMs / 1000}s)`
+      : undefined;
+    const healthy = reason === undefined;
     const lastUpdated = iso(this.lastUpdated ?? 0);
     const report: ProxyHealthReport = { lastUpdated, currentTime: iso(now), healthy };
     if (this.lastUpdated !== undefined) report.status = { IPv4: { lastUpdated, healthy }, IPv6: { lastUpdated, healthy } };
+    if (reason !== undefined) report.reason = reason;
     return report;
+  }
+
+  /** Why the agent's view of the cluster is stale (its informers' bound), if it is. */
+  stale(): string | undefined {
+    return this.staleness(this.now());
   }
 }
 
 /** Not being deleted and not tainted for deletion by the cluster autoscaler. */
 export function nodeEligible(node: V1Node | undefined): boolean {
-  if (!node || node.metadata?.deletionTimestamp) return false;
-  return !(node.spec?.taints ?? []).some((t) => t.key === TO_BE_DELETED_TAINT);
+  return ineligibility(node) === undefined;
 }
 
-/** The `/healthz` + `/livez` server. */
-export function startHealthServer(host: string, port: number, health: ProxyHealth, node: () => V1Node | undefined): Promise<Server> {
+/** Why a Node is not eligible, or undefined. */
+function ineligibility(node: V1Node | undefined): string | undefined {
+  if (!node) return 'the Node is not known yet';
+  if (node.metadata?.deletionTimestamp) return 'the Node is being deleted';
+  if ((node.spec?.taints ?? []).some((t) => t.key === TO_BE_DELETED_TAINT)) return `the Node is tainted ${TO_BE_DELETED_TAINT}`;
+  return undefined;
+}
+
+export type HealthPath = '/healthz' | '/livez';
+
+/** The `/healthz` + `/livez` server; `answered` sees each answer's status code (for the metrics). */
+export function startHealthServer(
+  host: string,
+  port: number,
+  health: ProxyHealth,
+  node: () => V1Node | undefined,
+  answered: (path: HealthPath, code: number) => void = () => {},
+): Promise<Server> {
   return listen(host, port, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/healthz' && path !== '/livez') return sendJson(res, 404, '{"error":"not found"}');
     const report = health.report();
     let ok = report.healthy;
     if (path === '/healthz') {
-      report.nodeEligible = nodeEligible(node());
-      ok = ok && report.nodeEligible;
+      const notEligible = ineligibility(node());
+      report.nodeEligible = notEligible === undefined;
+      const stale = ok ? health.stale() : undefined;
+      ok = ok && report.nodeEligible && stale === undefined;
+      report.reason ??= stale ?? notEligible;
+      if (stale !== undefined) report.healthy = false;
     }
     // As kube-proxy: a healthy answer carries "now" as lastUpdated, for older consumers.
     if (ok) report.lastUpdated = report.currentTime;
-    sendJson(res, ok ? 200 : 503, JSON.stringify(order(report)));
+    const code = ok ? 200 : 503;
+    answered(path, code);
+    sendJson(res, code, JSON.stringify(order(report)));
   });
 }
 
-/** Keys in kube-proxy's order (Go marshals struct fields in declaration order). */
+/** Keys in kube-proxy's order (Go marshals struct fields in declaration order), ferry's `reason` last. */
 function order(r: ProxyHealthReport): ProxyHealthReport {
-  return { lastUpdated: r.lastUpdated, currentTime: r.currentTime, ...(r.nodeEligible === undefined ? {} : { nodeEligible: r.nodeEligible }), healthy: r.healthy, ...(r.status ? { status: r.status } : {}) };
+  return {
+    lastUpdated: r.lastUpdated,
+    currentTime: r.currentTime,
+    ...(r.nodeEligible === undefined ? {} : { nodeEligible: r.nodeEligible }),
+    healthy: r.healthy,
+    ...(r.status ? { status: r.status } : {}),
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
+  };
 }
 
 function iso(ms: number): string {

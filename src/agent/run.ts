@@ -10,21 +10,28 @@ import { networkInterfaces } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeError } from '../errors';
 import { loadKubeConfig } from '../kube/api';
+import { informerBounds } from '../kube/informer';
+import type { Log, LogEntry } from '../util/log';
 import { ProxyHealth, ServiceHealthServers, startHealthServer, type HealthCheckService } from './health';
 import { parseHostPort } from '../util/net';
 import { boundPort, closeServer } from './http';
-import { startInformers, type InformerHandlers, type Informers } from './informers';
+import { startInformers, type InformerHandlers, type Informers, type InformerTuning } from './informers';
 import { AgentMetrics, startMetricsServer } from './metrics';
 import { createProxier } from './modes';
 import type { AgentOptions } from './options';
 import { localReadyCount } from './policy';
 import { Snapshot } from './snapshot';
 import { objectKey } from './state';
-import { SyncLoop, type SyncKind } from './sync-loop';
+import { SyncLoop } from './sync-loop';
 import type { Proxier, ProxyState } from './types';
 
 export interface StartOptions extends Omit<AgentOptions, 'cleanup' | 'iptablesBackend'>, Partial<Pick<AgentOptions, 'iptablesBackend'>> {
+  /** Plain log lines; warnings come prefixed `warn: `, debug entries are dropped. Unused when `logger` is given. */
   log?: (line: string) => void;
+  /** Structured log entries with their level (the CLI passes pino's): failures and staleness are `warn`. */
+  logger?: Log;
+  /** Informer timings (tests shorten them); the defaults are the README's. */
+  informers?: InformerTuning;
   /** Test seams. */
   kubeConfig?: KubeConfig;
   proxier?: Proxier;
@@ -43,43 +50,65 @@ export interface AgentHandle {
 }
 
 export async function startAgent(options: StartOptions): Promise<AgentHandle> {
-  const log = options.log ?? ((line: string) => console.log(`${new Date().toISOString()} agent: ${line}`));
-  const proxier = options.proxier ?? (await createProxier(options.mode, { scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log }));
-  const snapshot = new Snapshot({ nodeName: options.nodeName, nodePortAddresses: options.nodePortAddresses, log });
-  // kube-proxy: stale when an update waited longer than twice the sync period.
-  const health = new ProxyHealth(2 * options.syncPeriodMs);
+  const emit: Log = options.logger ?? lines(options.log ?? ((line: string) => console.log(`${new Date().toISOString()} agent: ${line}`)));
+  const info = (msg: string) => emit({ level: 'info', msg });
+  const warn = (msg: string) => emit({ level: 'warn', msg });
+  const proxier = options.proxier ?? (await createProxier(options.mode, { scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log: info }));
+  const snapshot = new Snapshot({ nodeName: options.nodeName, nodePortAddresses: options.nodePortAddresses, log: info });
+  let informers: Informers | undefined;
+  // kube-proxy: stale when an update waited longer than twice the sync period; ferry also
+  // when the informers have heard nothing from the API server past their bound.
+  const health = new ProxyHealth(2 * options.syncPeriodMs, Date.now, (now) => informers?.staleness(now));
   const metrics = new AgentMetrics(options.mode);
+  metrics.watchInformers(() => informers?.lastHeard() ?? new Map());
   const hostAddresses = options.hostAddresses ?? localAddresses;
   let latestNode: Parameters<typeof snapshot.node.record>[1];
   const servers: Server[] = [];
   const serviceHealth = new ServiceHealthServers(
     () => (options.nodePortAddresses.length > 0 ? (snapshot.current?.nodeIPs ?? []) : ['0.0.0.0']),
     () => health.report().healthy,
-    log,
+    warn,
   );
 
+  // Conditions that can last are logged when they start and when they end, not on every retry.
+  let failedSyncs = 0;
+  let noNodeAddress = false;
   let resolveFirst!: () => void;
   const firstSync = new Promise<void>((resolve) => (resolveFirst = resolve));
   const loop = new SyncLoop({
     minSyncIntervalMs: options.minSyncIntervalMs,
     syncPeriodMs: options.syncPeriodMs,
-    run: async (kind: SyncKind) => {
+    run: async (kind) => {
       const startedAt = Date.now();
       const { state, changed } = snapshot.update(kind === 'full', options.nodePortAddresses.length > 0 ? hostAddresses() : undefined);
-      if (changed !== undefined && changed.size === 0) {
-        health.updated(startedAt);
-        return;
+      const drained = metrics.drained();
+      // The snapshot rebuilds everything when the node's addresses changed, whatever was asked.
+      const applied = changed === undefined ? 'full' : 'partial';
+      const seconds = () => (Date.now() - startedAt) / 1000;
+      try {
+        if (changed !== undefined && changed.size === 0) {
+          metrics.synced(drained, applied, seconds(), state);
+        } else {
+          if (state.nodeIPs.length === 0 && !noNodeAddress) warn(`node ${options.nodeName} has no address for NodePorts yet; only ClusterIPs are served`);
+          noNodeAddress = state.nodeIPs.length === 0;
+          const result = await proxier.sync(state, changed);
+          metrics.synced(drained, applied, seconds(), state, result);
+          await serviceHealth.sync(...healthChecks(state));
+          resolveFirst();
+        }
+      } catch (err) {
+        metrics.syncFailed(drained, applied, seconds());
+        throw err;
       }
-      if (state.nodeIPs.length === 0) log(`node ${options.nodeName} has no address for NodePorts yet; only ClusterIPs are served`);
-      const result = await proxier.sync(state, changed);
-      metrics.observeSync(changed === undefined ? 'full' : 'partial', (Date.now() - startedAt) / 1000, { ...result, servicePorts: state.services.size });
       health.updated(startedAt);
-      await serviceHealth.sync(...healthChecks(state));
-      resolveFirst();
+      if (failedSyncs > 0) info(`syncing again after ${failedSyncs} failed sync${failedSyncs === 1 ? '' : 's'}`);
+      failedSyncs = 0;
     },
     onError: (err, kind) => {
-      metrics.syncFailed(kind);
-      log(`${kind} sync failed, the next one is full: ${describeError(err)}`);
+      failedSyncs += 1;
+      const msg = `${kind} sync failed: ${describeError(err)}`;
+      if (failedSyncs === 1) warn(`${msg}; retrying with full syncs and backoff (the last applied rules stay)`);
+      else emit({ level: 'debug', msg: `${msg} (failure ${failedSyncs})` });
     },
   });
 
@@ -94,7 +123,7 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
     synced: () => {
       synced.add(name);
       if (synced.size === 3) {
-        log(`listed Services, EndpointSlices and Node ${options.nodeName}; syncing (${options.mode} mode)`);
+        info(`listed Services, EndpointSlices and Node ${options.nodeName}; syncing (${options.mode} mode)`);
         health.updated();
         loop.start();
       }
@@ -103,30 +132,49 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
   const changed = (record: () => void) => {
     record();
     health.queuedUpdate();
+    metrics.syncQueued();
     loop.request();
   };
 
-  let informers: Informers | undefined;
+  // Staleness is found by asking, so something has to ask for it to be logged.
+  const { staleAfterMs } = informerBounds(options.informers?.watchTimeoutSeconds);
+  let unhealthy: string | undefined;
+  const watchHealth = setInterval(() => {
+    const reason = health.report().reason ?? health.stale();
+    if (reason !== undefined && unhealthy === undefined) warn(`unhealthy (/healthz answers 503): ${reason}`);
+    if (reason === undefined && unhealthy !== undefined) info('healthy again');
+    unhealthy = reason;
+  }, Math.min(5000, Math.max(100, staleAfterMs / 4)));
+  watchHealth.unref();
+
   try {
     if (options.healthzBind) {
       const { host, port } = parseHostPort(options.healthzBind, { ipOnly: true })!;
-      servers.push(await startHealthServer(host, port, health, () => latestNode));
+      servers.push(await startHealthServer(host, port, health, () => latestNode, (path, code) => metrics.healthAnswered(path, code)));
     }
     if (options.metricsBind) {
       const { host, port } = parseHostPort(options.metricsBind, { ipOnly: true })!;
       servers.push(await startMetricsServer(host, port, metrics));
     }
     informers = startInformers(options.kubeConfig ?? loadKubeConfig(options.kubeconfig), {
-      log,
+      ...options.informers,
+      log: emit,
       nodeName: options.nodeName,
-      services: handlers('services', (k, o) => snapshot.services.record(k, o)),
-      endpointSlices: handlers('endpointslices', (k, o) => snapshot.slices.record(k, o)),
+      services: handlers('services', (k, o) => {
+        metrics.serviceChanged(k);
+        snapshot.services.record(k, o);
+      }),
+      endpointSlices: handlers('endpointslices', (k, o) => {
+        metrics.endpointSliceChanged(k, o);
+        snapshot.slices.record(k, o);
+      }),
       node: handlers('node', (k, o) => {
         latestNode = o;
         snapshot.node.record(k, o);
       }, (n) => n.metadata?.name ?? ''),
     });
   } catch (err) {
+    clearInterval(watchHealth);
     await Promise.all(servers.map(closeServer));
     throw err;
   }
@@ -137,6 +185,7 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
     metricsPort: metricsServer && boundPort(metricsServer),
     firstSync,
     async stop() {
+      clearInterval(watchHealth);
       await informers?.stop();
       await loop.stop();
       // Free the health and metrics ports first: the proxier's close may drain connections
@@ -145,6 +194,15 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
       await Promise.all(servers.map(closeServer));
       await proxier.close();
     },
+  };
+}
+
+/** A {@link Log} onto plain lines: the level shows unless it is info; debug is left out. */
+function lines(line: (text: string) => void): Log {
+  return ({ level, msg, ...fields }: LogEntry) => {
+    if (level === 'debug') return;
+    const extra = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+    line(`${level === 'info' ? '' : `${level}: `}${msg ?? ''}${extra}`);
   };
 }
 

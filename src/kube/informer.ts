@@ -1,19 +1,50 @@
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { describeError } from '../errors';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import {
+  Observable,
+  type ConfigurationOptions,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { backoffDelay } from '../util/backoff';
+import type { Log } from '../util/log';
 
 /**
- * A client-node list-then-watch cache that keeps going, with what client-node 1.x leaves to
- * the caller:
+ * A list-then-watch cache that keeps going: client-go's Reflector, reduced to what ferry
+ * needs. It replaces client-node 1.x's ListWatch + Watch (dist/cache.js, dist/watch.js in
+ * 1.4), which leave the hard parts to the caller:
  *
- * - after 410 Gone it relists by itself; on any other error (API server down, a reset watch)
- *   it emits `error` and stops, so this restarts it with backoff — meanwhile whatever the
- *   caller derived from earlier events stays in force;
- * - `stop()` also surfaces as an error (the aborted request), hence the `stopping` flag; and
- *   a restart racing a stop must not open a new watch, hence the guarded Watch.
+ * - Watch sets `AbortSignal.timeout(30000)` and overwrites it on the next line
+ *   (watch.js:28-30), so nothing bounds a watch; ListWatch asks for no `timeoutSeconds` and
+ *   no bookmarks (cache.js:119-127). A watch whose connection died without a FIN or RST
+ *   (a NAT or proxy dropping it) waits forever, and the informer hears nothing again.
+ * - Watch hands back its AbortController only once the response headers are in
+ *   (watch.js:41, 76), so a watch to a blackholed server can be neither timed out nor
+ *   stopped; the list call has no timeout either.
+ * - ListWatch emits `connect` before it lists (cache.js:104), so a backoff reset there resets
+ *   on every attempt; on any error but 410 it emits `error` and stops (cache.js:96-99), and
+ *   a watch that ends normally is reopened at once, however quickly it ended (a hot loop
+ *   against a server that accepts and closes).
  *
- * `makeInformer` is `new ListWatch(path, new Watch(kc), list, false, labelSelector)`; this
- * builds the ListWatch itself for what makeInformer cannot take: a field selector and that
- * guarded Watch.
+ * So this informer:
+ * - lists with a deadline, then watches with a random `timeoutSeconds` between the minimum
+ *   and twice it (client-go's minWatchTimeout; 5–10 minutes by default) and
+ *   `allowWatchBookmarks=true`; events and bookmarks advance the resourceVersion, so a
+ *   watch that ended by its timeout resumes without a relist;
+ * - treats a watch that has brought nothing (no event, no bookmark) for the minimum timeout
+ *   as dead: the API server sends a bookmark every minute and one before the deadline, so a
+ *   live watch is never silent that long. It is aborted and counted as a failure;
+ * - after a failure relists (deleted objects are reported as removed); attempts start at
+ *   least a backoff apart (1 s doubling up to 30 s, util/backoff), so one that already took
+ *   that long — a watch presumed dead, a request past its deadline — is retried at once.
+ *   The backoff resets only once a list has succeeded and the watch after it brought
+ *   something: a server that lists but refuses or drops watches keeps backing off;
+ * - after a 410 (history compacted) relists at once;
+ * - logs a failure when the informer starts failing and once when it is back, each retry
+ *   only at debug level.
+ *
+ * Whatever the caller derived from earlier events stays in force meanwhile.
  */
 export interface InformerHandlers<T> {
   /** The object's current version (add or update). */
@@ -26,94 +57,380 @@ export interface InformerHandlers<T> {
 export interface InformerOptions {
   /** For log lines: what is being watched. */
   name: string;
-  log: (line: string) => void;
+  log: Log;
   labelSelector?: string;
   fieldSelector?: string;
-  /** First restart delay after an error; doubles up to 30 s. */
+  /** Delay before the first retry after a failure; doubles per failure up to {@link maxRetryMs}. Default 1 s. */
   retryMs?: number;
+  /** Default 30 s (client-go's cap). */
+  maxRetryMs?: number;
+  /** The shortest watch asked for, in whole seconds; each watch asks for 1–2× this. Default 300. */
+  watchTimeoutSeconds?: number;
+  /** How long a list, or a watch's response headers, may take. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Test seam for the watch timeouts. */
+  random?: () => number;
 }
 
-const MAX_RETRY_MS = 30_000;
+export const DEFAULT_WATCH_TIMEOUT_SECONDS = 300;
+const DEFAULT_RETRY_MS = 1000;
+const DEFAULT_MAX_RETRY_MS = 30_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** client-go's "very short watch": closed within a second with nothing in it. */
+const SHORT_WATCH_MS = 1000;
+/** Enough for any Status body; a longer error body is cut. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** What the bounds are for a given minimum watch timeout (for health and for the README). */
+export function informerBounds(watchTimeoutSeconds = DEFAULT_WATCH_TIMEOUT_SECONDS): { silentWatchMs: number; staleAfterMs: number } {
+  return {
+    // Never shorter than the shortest watch: a server that sends no periodic bookmarks
+    // still ends its watch by then, and the restart is then a normal one.
+    silentWatchMs: watchTimeoutSeconds * 1000,
+    // Two and a half bookmark periods at the default; an informer that has heard nothing
+    // that long is stale even while its watch is still presumed alive.
+    staleAfterMs: watchTimeoutSeconds * 500,
+  };
+}
+
+/**
+ * Call options for a generated client-node API call that abort it with `signal` (the
+ * generated clients take no signal argument, but their request context does).
+ */
+export function abortableBy(signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (context) => new Observable(Promise.resolve(context)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+/** The API server answered a watch with 410 Gone / Expired: the history is compacted. */
+class Expired extends Error {}
+class Stopped extends Error {}
 
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly informer: ListWatch<T>;
-  private stopping = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private delay: number;
+  private readonly known = new Map<string, T>();
+  /** undefined: list before the next watch. */
+  private resourceVersion: string | undefined;
+  private readonly stopper = new AbortController();
+  private loop: Promise<void> | undefined;
+  private failures = 0;
+  private failingSince = 0;
+  private attemptStartedAt = 0;
+  private heardAt = Date.now();
   private isSynced = false;
+  private readonly watchTimeoutSeconds: number;
+  private readonly silentWatchMs: number;
 
   constructor(
-    kc: KubeConfig,
-    path: string,
-    list: () => Promise<KubernetesListObject<T>>,
+    private readonly kc: KubeConfig,
+    private readonly path: string,
+    /** Lists the objects; pass `signal` on with {@link abortableBy} so a list that hangs can be abandoned. */
+    private readonly list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>,
     private readonly handlers: InformerHandlers<T>,
     private readonly options: InformerOptions,
   ) {
-    this.delay = options.retryMs ?? 1000;
-    const guarded = new GuardedWatch(kc, () => this.stopping);
-    const listFn = async () => {
-      if (this.stopping) throw new Error('informer stopping');
-      const result = await list();
-      // ListWatch applies the list (add/update/delete callbacks) synchronously once this
-      // promise settles; a macrotask runs after that.
-      setImmediate(() => this.markSynced());
-      return result;
-    };
-    this.informer = new ListWatch<T>(path, guarded, listFn, false, options.labelSelector, options.fieldSelector);
-    this.informer.on('add', (obj) => handlers.upsert(obj));
-    this.informer.on('update', (obj) => handlers.upsert(obj));
-    this.informer.on('delete', (obj) => handlers.remove(obj));
-    this.informer.on('connect', () => (this.delay = options.retryMs ?? 1000));
-    this.informer.on('error', (err: unknown) => this.failed(err));
+    this.watchTimeoutSeconds = Math.max(1, Math.round(options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS));
+    this.silentWatchMs = informerBounds(this.watchTimeoutSeconds).silentWatchMs;
   }
 
   start(): void {
-    this.informer.start().catch((err: unknown) => this.failed(err));
+    this.heardAt = Date.now();
+    this.loop ??= this.run();
   }
 
+  /** Aborts whatever request is open; resolves when nothing of this informer is left running. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.retryTimer);
-    await this.informer.stop();
+    this.stopper.abort(new Stopped(`${this.options.name} informer stopped`));
+    await this.loop;
   }
 
-  private markSynced(): void {
-    if (this.isSynced || this.stopping) return;
-    this.isSynced = true;
-    this.handlers.synced?.();
+  /** When the API server was last heard from (a list, an event or a bookmark), in ms since the epoch; the start before that. */
+  get lastHeardAt(): number {
+    return this.heardAt;
   }
 
-  private failed(err: unknown): void {
-    if (this.stopping) return;
-    const message = err instanceof Error || typeof err !== 'object' || err === null ? describeError(err) : JSON.stringify(err);
-    this.options.log(`${this.options.name} informer: ${message}; retrying in ${this.delay / 1000}s`);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.start(), this.delay);
-    this.retryTimer.unref?.();
-    this.delay = Math.min(this.delay * 2, MAX_RETRY_MS);
+  private get stopping(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      this.attemptStartedAt = Date.now();
+      try {
+        if (this.resourceVersion === undefined) await this.relist();
+        await this.watch();
+      } catch (err) {
+        if (this.stopping) return;
+        if (err instanceof Expired) {
+          this.options.log({ level: 'info', msg: `${this.options.name}: the API server no longer has the history to resume from; relisting` });
+          this.resourceVersion = undefined;
+          continue;
+        }
+        await this.failed(err);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.withDeadline((signal) => this.list(signal), 'the list');
+    const next = new Map<string, T>();
+    for (const obj of list.items ?? []) next.set(keyOf(obj), obj);
+    for (const [key, old] of this.known) {
+      if (!next.has(key)) {
+        this.known.delete(key);
+        this.handlers.remove(old);
+      }
+    }
+    for (const [key, obj] of next) {
+      const old = this.known.get(key);
+      this.known.set(key, obj);
+      // A relist after a failure brings everything again; only what moved is a change.
+      if (old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.handlers.upsert(obj);
+    }
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.heard();
+    if (!this.isSynced) {
+      this.isSynced = true;
+      this.handlers.synced?.();
+    }
+  }
+
+  private async withDeadline<R>(call: (signal: AbortSignal) => Promise<R>, what: string): Promise<R> {
+    const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`${what} got no answer within ${seconds(timeoutMs)}`)), timeoutMs);
+    const signal = AbortSignal.any([this.stopper.signal, deadline.signal]);
+    let onAbort!: () => void;
+    // The call may ignore the signal; the informer must not wait for it regardless.
+    const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason)));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([call(signal), aborted]);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async watch(): Promise<void> {
+    const timeoutSeconds = Math.floor(this.watchTimeoutSeconds * (1 + (this.options.random ?? Math.random)()));
+    const query = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+    if (this.resourceVersion) query.set('resourceVersion', this.resourceVersion);
+    if (this.options.labelSelector !== undefined) query.set('labelSelector', this.options.labelSelector);
+    if (this.options.fieldSelector !== undefined) query.set('fieldSelector', this.options.fieldSelector);
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(`${cluster.server}${this.path}?${query}`);
+    // The same TLS, proxy and credentials client-node uses (exec plugins refresh here).
+    const options: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(options);
+    if (this.stopping) throw new Stopped();
+    const headersTimeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const startedAt = Date.now();
+    let received = 0;
+
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.stopper.signal.removeEventListener('abort', onStop);
+        request.destroy();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onStop = () => finish(new Stopped());
+      const expect = (ms: number, failure: () => Error) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(failure()), ms);
+      };
+      const silent = () =>
+        new Error(`the watch brought no event and no bookmark for ${seconds(this.silentWatchMs)}; presuming the connection dead`);
+
+      const client = url.protocol === 'https:' ? https : http;
+      const request = client.request(url, { ...options, method: 'GET', headers: { ...options.headers, Accept: 'application/json' } }, (response) => {
+        if (response.statusCode !== 200) {
+          readStatus(response).then((status) => finish(status.code === 410 ? new Expired() : statusError('the watch', response.statusCode, status)), finish);
+          return;
+        }
+        expect(this.silentWatchMs, silent);
+        response.setEncoding('utf8');
+        let pending = '';
+        response.on('data', (chunk: string) => {
+          pending += chunk;
+          for (let newline = pending.indexOf('\n'); newline >= 0 && !settled; newline = pending.indexOf('\n')) {
+            const line = pending.slice(0, newline).trim();
+            pending = pending.slice(newline + 1);
+            if (line === '') continue;
+            try {
+              this.apply(JSON.parse(line) as WatchEvent<T>);
+            } catch (err) {
+              finish(err);
+              return;
+            }
+            received += 1;
+            expect(this.silentWatchMs, silent);
+          }
+        });
+        response.on('end', () => {
+          if (received === 0 && Date.now() - startedAt < SHORT_WATCH_MS) {
+            finish(new Error('the API server closed the watch within a second without sending anything'));
+          } else {
+            finish();
+          }
+        });
+        response.on('error', finish);
+        response.on('close', () => finish(new Error('the watch connection closed before the stream ended')));
+      });
+      request.on('error', finish);
+      this.stopper.signal.addEventListener('abort', onStop, { once: true });
+      expect(headersTimeoutMs, () => new Error(`the watch got no response within ${seconds(headersTimeoutMs)}`));
+      request.end();
+    });
+    // A watch that ran its course after a relist proves the informer works again.
+    this.recovered();
+  }
+
+  private apply(event: WatchEvent<T>): void {
+    const { type, object } = event;
+    switch (type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.known.set(keyOf(object), object);
+        this.handlers.upsert(object);
+        break;
+      case 'DELETED':
+        this.known.delete(keyOf(object));
+        this.handlers.remove(object);
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR': {
+        const status = object as unknown as Status;
+        throw status.code === 410 ? new Expired() : statusError('the watch', status.code, status);
+      }
+      default:
+        throw new Error(`the watch sent an event of unknown type ${JSON.stringify(type)}`);
+    }
+    const version = object.metadata?.resourceVersion;
+    if (version) this.resourceVersion = version;
+    this.heard();
+    this.recovered();
+  }
+
+  private heard(): void {
+    this.heardAt = Date.now();
+  }
+
+  private recovered(): void {
+    if (this.failures === 0) return;
+    this.options.log({
+      level: 'info',
+      msg: `${this.options.name}: watching again after ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} over ${seconds(Date.now() - this.failingSince)}`,
+    });
+    this.failures = 0;
+  }
+
+  private async failed(err: unknown): Promise<void> {
+    this.failures += 1;
+    // Whatever the watch missed, a list brings: deletions included.
+    this.resourceVersion = undefined;
+    const policy = { baseMs: this.options.retryMs ?? DEFAULT_RETRY_MS, maxMs: this.options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS };
+    // Attempts start at least the backoff apart; one that already took that long (a watch
+    // presumed dead after minutes of silence, a request past its deadline) is retried at once.
+    const delay = Math.max(0, backoffDelay(policy, this.failures, err) - (Date.now() - this.attemptStartedAt));
+    if (this.failures === 1) {
+      this.failingSince = Date.now();
+      this.options.log({
+        level: 'warn',
+        msg: `${this.options.name}: ${describe(err)}; retrying with backoff (attempts ${seconds(policy.baseMs)} apart, doubling up to ${seconds(policy.maxMs)}) until it lists and watches again`,
+      });
+    } else {
+      this.options.log({ level: 'debug', msg: `${this.options.name}: attempt ${this.failures} failed: ${describe(err)}; next in ${seconds(delay)}` });
+    }
+    await this.sleep(delay);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stopper.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopper.signal.addEventListener('abort', done, { once: true });
+    });
   }
 }
 
-/** A Watch that opens nothing once its informer is stopping (a stop can race a restart). */
-class GuardedWatch extends Watch {
-  constructor(
-    kc: KubeConfig,
-    private readonly stopping: () => boolean,
-  ) {
-    super(kc);
-  }
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
 
-  override async watch(
-    path: string,
-    query: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: any, watchObj?: any) => void,
-    done: (err: any) => void,
-  ): Promise<AbortController> {
-    if (this.stopping()) {
-      const controller = new AbortController();
-      controller.abort();
-      return controller;
+interface Status {
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+function keyOf(obj: KubernetesObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+function statusError(what: string, code: number | undefined, status: Status): Error {
+  const detail = status.message ?? status.reason ?? '';
+  return Object.assign(new Error(`${what} got HTTP ${code ?? '?'}${detail ? `: ${detail}` : ''}`), { code });
+}
+
+function readStatus(response: http.IncomingMessage): Promise<Status> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      if (body.length < MAX_ERROR_BODY) body += chunk;
+    });
+    response.on('end', () => {
+      try {
+        resolve(JSON.parse(body) as Status);
+      } catch {
+        resolve({ code: response.statusCode, message: body.slice(0, 200) || response.statusMessage });
+      }
+    });
+    response.on('error', reject);
+  });
+}
+
+/** One line for a log: client-node's ApiException carries the status and a multi-line message. */
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const { code, body } = err as Error & { code?: unknown; body?: unknown };
+    if (typeof code === 'number' && body !== undefined) {
+      let message: string | undefined;
+      try {
+        message = (typeof body === 'string' ? (JSON.parse(body) as Status) : (body as Status)).message;
+      } catch {
+        message = typeof body === 'string' ? body.slice(0, 200) : undefined;
+      }
+      return `the list got HTTP ${code}${message ? `: ${message}` : ''}`;
     }
-    return super.watch(path, query, callback, done);
+    return err.message;
   }
+  return typeof err === 'object' && err !== null ? JSON.stringify(err) : String(err);
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
 }

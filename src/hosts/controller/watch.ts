@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import { nodeChangeMatters } from '../../admission/admit';
-import { ResilientInformer } from '../../kube/informer';
+import { abortableBy, ResilientInformer } from '../../kube/informer';
 import type { ServiceClassConfig } from '../../model/service';
 import { fanoutMessage, serviceMessage, type WorkQueue } from '../../queue/messages';
 import type { Log } from '../../util/log';
@@ -44,10 +44,9 @@ export function watchCluster(
   const synced = () => {
     if (--pending === 0) ready();
   };
-  const common = { log: (line: string) => log({ level: 'warn', msg: line }) };
   const informers = [
-    new ResilientInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { upsert: onService, remove: onService, synced }, { ...common, name: 'services' }),
-    new ResilientInformer<V1Node>(kc, '/api/v1/nodes', () => core.listNode(), { upsert: upsertNode, remove: removeNode, synced }, { ...common, name: 'nodes' }),
+    new ResilientInformer<V1Service>(kc, '/api/v1/services', (signal) => core.listServiceForAllNamespaces({}, abortableBy(signal)), { upsert: onService, remove: onService, synced }, { log, name: 'services informer' }),
+    new ResilientInformer<V1Node>(kc, '/api/v1/nodes', (signal) => core.listNode({}, abortableBy(signal)), { upsert: upsertNode, remove: removeNode, synced }, { log, name: 'nodes informer' }),
   ];
   for (const i of informers) i.start();
   return {

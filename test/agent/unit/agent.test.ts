@@ -7,6 +7,7 @@ import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeEmulator } from '@ferry/emulators';
 import { startAgent, type AgentHandle } from '../../../src/agent/run';
 import type { Proxier, ProxyState } from '../../../src/agent/types';
+import type { LogEntry } from '../../../src/util/log';
 import { waitUntil } from '../datapath/topology';
 
 class RecordingProxier implements Proxier {
@@ -75,7 +76,10 @@ describe('agent core', () => {
 
     const healthz = await fetch(`http://127.0.0.1:${agent.healthzPort}/healthz`);
     expect(healthz.status).toBe(200);
-    expect(await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text()).toMatch(/ferry_agent_sync_proxy_rules_duration_seconds_count\{mode="nftables",kind="partial"\} [1-9]/);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^kubeproxy_sync_partial_proxy_rules_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^kubeproxy_sync_proxy_rules_endpoint_changes_total [2-9]/m);
+    expect(metrics).toContain('kubeproxy_proxy_healthz_total{code="200"} 1');
   });
 
   test('after 410 Gone (watch history compacted) the informers relist and keep delivering changes', async () => {
@@ -99,10 +103,40 @@ describe('agent core', () => {
     await core.deleteNamespacedService({ namespace: 'default', name: 'web' });
     await waitUntil('periodic syncs while the API is unreachable', 5000, async () => proxier.syncs.length >= before + 3);
     for (const sync of proxier.syncs.slice(before)) expect(sync.state.services.has('default/web:http/TCP')).toBe(true);
-    await waitUntil('the informers to report the outage', 5000, async () => lines.some((l) => /informer: .*retrying in/.test(l)));
+    await waitUntil('the informers to report the outage', 5000, async () => lines.some((l) => /^warn: services informer: .*retrying with backoff/.test(l)));
     await link.open(port);
     await waitUntil('the agent to catch up', 15_000, async () => !proxier.last().state.services.has('default/web:http/TCP'));
     await link.cut();
+  });
+});
+
+describe('agent core logging', () => {
+  test('a sync failing again and again is logged once at warn when it starts and once when it ends, retries at debug', async () => {
+    const kube = await KubeEmulator.start();
+    const core = kube.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNode({ body: { metadata: { name: 'node1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } } });
+    const proxier = new RecordingProxier();
+    let failures = 3;
+    const sync = proxier.sync.bind(proxier);
+    proxier.sync = async (state, changed) => {
+      if (failures-- > 0) throw new Error('nft: Could not process rule');
+      return sync(state, changed);
+    };
+    const entries: LogEntry[] = [];
+    const agent = await startAgent({
+      mode: 'nftables', nodeName: 'node1', kubeconfig: undefined, scheduler: 'rr', healthzBind: '', metricsBind: '',
+      syncPeriodMs: 200, minSyncIntervalMs: 50, nodePortAddresses: [], kubeConfig: kube.kubeConfig(), proxier, logger: (e) => entries.push(e),
+    });
+    try {
+      await agent.firstSync;
+      const at = (level: string, pattern: RegExp) => entries.filter((e) => e.level === level && pattern.test(e.msg ?? ''));
+      expect(at('warn', /sync failed/)).toEqual([{ level: 'warn', msg: 'full sync failed: nft: Could not process rule; retrying with full syncs and backoff (the last applied rules stay)' }]);
+      expect(at('debug', /sync failed/)).toHaveLength(2);
+      expect(at('info', /syncing again/)).toEqual([{ level: 'info', msg: 'syncing again after 3 failed syncs' }]);
+    } finally {
+      await agent.stop();
+      await kube.close();
+    }
   });
 });
 

@@ -1,17 +1,18 @@
 import type { Server } from 'node:http';
 import { nodeEligible, ProxyHealth, ServiceHealthServers, startHealthServer, TO_BE_DELETED_TAINT } from '../../../src/agent/health';
 import { boundPort, closeServer } from '../../../src/agent/http';
-import { AgentMetrics, startMetricsServer } from '../../../src/agent/metrics';
 import { newNode } from './fixtures';
 
 describe('/healthz and /livez (kube-proxy semantics)', () => {
   let now = 1_000_000;
   let node = newNode();
-  const health = new ProxyHealth(60_000, () => now);
+  let informersSilent: string | undefined;
+  const answers: string[] = [];
+  const health = new ProxyHealth(60_000, () => now, () => informersSilent);
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    server = await startHealthServer('127.0.0.1', 0, health, () => node);
+    server = await startHealthServer('127.0.0.1', 0, health, () => node, (path, code) => answers.push(`${path} ${code}`));
     base = `http://127.0.0.1:${boundPort(server)}`;
   });
   afterAll(() => closeServer(server));
@@ -41,12 +42,39 @@ describe('/healthz and /livez (kube-proxy semantics)', () => {
     expect((await get('/livez')).status).toBe(200);
   });
 
+  test('stale rules say why in `reason`, after kube-proxy\'s fields', async () => {
+    health.queuedUpdate();
+    now += 61_000;
+    const r = await get('/livez');
+    expect(Object.keys(r.body)).toEqual(['lastUpdated', 'currentTime', 'healthy', 'status', 'reason']);
+    expect(r.body.reason).toBe('an update queued 61s ago is not applied yet (limit 60s)');
+    health.updated();
+  });
+
+  test('informers that heard nothing past their bound make /healthz 503 with their reason; /livez stays 200 (an API outage must not restart agents)', async () => {
+    informersSilent = 'no word from the API server past 150s (no list, event or bookmark): services 151s';
+    expect(await get('/healthz')).toMatchObject({ status: 503, body: { healthy: false, nodeEligible: true, reason: informersSilent } });
+    expect(await get('/livez')).toMatchObject({ status: 200, body: { healthy: true } });
+    informersSilent = undefined;
+    expect((await get('/healthz')).status).toBe(200);
+  });
+
+  test('every answer is reported with its path and code (for kubeproxy_proxy_healthz_total / livez_total)', async () => {
+    answers.length = 0;
+    await get('/livez');
+    informersSilent = 'silent';
+    await get('/healthz');
+    informersSilent = undefined;
+    await fetch(`${base}/other`);
+    expect(answers).toEqual(['/livez 200', '/healthz 503']);
+  });
+
   test('a Node being deleted or tainted for deletion fails /healthz but not /livez', async () => {
     node = newNode('node1', (n) => (n.spec = { taints: [{ key: TO_BE_DELETED_TAINT, effect: 'NoSchedule' }] }));
-    expect(await get('/healthz')).toMatchObject({ status: 503, body: { nodeEligible: false, healthy: true } });
+    expect(await get('/healthz')).toMatchObject({ status: 503, body: { nodeEligible: false, healthy: true, reason: `the Node is tainted ${TO_BE_DELETED_TAINT}` } });
     expect((await get('/livez')).status).toBe(200);
     node = newNode('node1', (n) => (n.metadata!.deletionTimestamp = new Date()));
-    expect((await get('/healthz')).status).toBe(503);
+    expect(await get('/healthz')).toMatchObject({ status: 503, body: { reason: 'the Node is being deleted' } });
     node = newNode();
     expect((await get('/healthz')).status).toBe(200);
   });
@@ -81,31 +109,6 @@ describe('healthCheckNodePort servers', () => {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     } finally {
       await servers.close();
-    }
-  });
-});
-
-describe('/metrics', () => {
-  test('Prometheus text: sync duration histogram, rules, endpoints, errors', async () => {
-    const metrics = new AgentMetrics('nftables');
-    metrics.observeSync('full', 0.003, { rules: 120, endpoints: 10, servicePorts: 4 });
-    metrics.observeSync('partial', 0.0005, { rules: 121, endpoints: 11, servicePorts: 4 });
-    metrics.syncFailed('partial');
-    const server = await startMetricsServer('127.0.0.1', 0, metrics);
-    try {
-      const res = await fetch(`http://127.0.0.1:${boundPort(server)}/metrics`);
-      expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-      const text = await res.text();
-      expect(text).toContain('# TYPE ferry_agent_sync_proxy_rules_duration_seconds histogram');
-      expect(text).toContain('ferry_agent_sync_proxy_rules_duration_seconds_bucket{mode="nftables",kind="full",le="0.004"} 1');
-      expect(text).toContain('ferry_agent_sync_proxy_rules_duration_seconds_bucket{mode="nftables",kind="full",le="0.002"} 0');
-      expect(text).toContain('ferry_agent_sync_proxy_rules_duration_seconds_count{mode="nftables",kind="partial"} 1');
-      expect(text).toContain('ferry_agent_sync_proxy_rules_errors_total{mode="nftables",kind="partial"} 1');
-      expect(text).toContain('ferry_agent_rules{mode="nftables"} 121');
-      expect(text).toContain('ferry_agent_endpoints{mode="nftables"} 11');
-      expect((await fetch(`http://127.0.0.1:${boundPort(server)}/other`)).status).toBe(404);
-    } finally {
-      await closeServer(server);
     }
   });
 });
