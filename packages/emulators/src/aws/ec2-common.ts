@@ -85,6 +85,8 @@ export interface DescribeOptions<T> {
   readonly idOf: (item: T) => string;
   readonly notFound: (missing: string[]) => AwsError;
   readonly fields: FilterFields<T>;
+  /** False where the service (moto's, say) ignores MaxResults/NextToken and answers everything. */
+  readonly paging?: boolean;
 }
 
 /**
@@ -103,6 +105,7 @@ export function describe<T extends { readonly seq: number; readonly tags: TagSet
   const unknown = unknownFilter(filters, options.fields);
   if (unknown !== undefined) throw invalidParameterValue(`The filter '${unknown}' is invalid`);
   selected = selected.filter((item) => matchesFilters(item, filters, options.fields));
+  if (options.paging === false) return { items: selected.sort((a, b) => a.seq - b.seq), next: undefined };
   return paginate(
     selected,
     params.str('NextToken'),

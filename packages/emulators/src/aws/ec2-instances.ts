@@ -2,6 +2,7 @@ import { cidrContainsIp, cidrSize, formatIpv4, parseCidr, parseIpv4 } from './ci
 import { AwsError } from './errors';
 import { describe, groupNotFound, idsNotFound, invalidParameterValue, noDefaultVpc, renderTags, tagSpecifications } from './ec2-common';
 import { requireSubnet } from './ec2-network';
+import { renderInterfaceForInstance } from './ec2-network-interfaces';
 import type { Handler, ResultFields } from './service';
 import type { AwsState, Instance, Subnet } from './state';
 import { newTagSet } from './tags';
@@ -21,7 +22,10 @@ function privateDnsName(state: AwsState, ip: string): string {
 }
 
 function usedAddresses(state: AwsState, subnet: Subnet): Set<string> {
-  return new Set([...state.instances.values()].filter((i) => i.state === 'running' && i.subnetId === subnet.id).map((i) => i.privateIp));
+  const instances = [...state.instances.values()].filter((i) => i.state === 'running' && i.subnetId === subnet.id).map((i) => i.privateIp);
+  // With a data plane, NLB nodes hold real addresses in their subnets too; so do the private IPv4 addresses of NLB subnet mappings.
+  const mapped = [...state.loadBalancers.values()].flatMap((lb) => lb.subnets.filter((m) => m.subnetId === subnet.id && m.privateIPv4Address).map((m) => m.privateIPv4Address!));
+  return new Set([...instances, ...mapped, ...(state.dataPlane?.reservedAddresses(subnet.id) ?? [])]);
 }
 
 /**
@@ -88,6 +92,7 @@ function renderInstance(state: AwsState, instance: Instance): XmlValue {
     privateIpAddress: running ? instance.privateIp : undefined,
     sourceDestCheck: true,
     groupSet: instance.securityGroupIds.map((id) => ({ groupId: id, groupName: state.securityGroups.get(id)?.name })),
+    networkInterfaceSet: running && instance.networkInterfaceId ? [renderInterfaceForInstance(state, instance)] : undefined,
     architecture: 'x86_64',
     rootDeviceType: 'ebs',
     rootDeviceName: '/dev/xvda',
@@ -163,6 +168,7 @@ export const runInstances: Handler = ({ state, params, now }) => {
       az: subnet.az,
       privateIp,
       securityGroupIds: groupIds,
+      networkInterfaceId: state.ec2Id('eni'),
       launchTime: now,
       keyName: params.str('KeyName'),
       amiLaunchIndex: index,
@@ -201,6 +207,9 @@ export const describeInstances: Handler = ({ state, params }) => {
       'private-dns-name': (i) => (running(i) ? privateDnsName(state, i.privateIp) : undefined),
       'instance.group-id': (i) => i.securityGroupIds,
       'instance.group-name': (i) => i.securityGroupIds.map((id) => state.securityGroups.get(id)?.name),
+      'network-interface.group-id': (i) => (running(i) ? i.securityGroupIds : undefined),
+      'network-interface.network-interface-id': (i) => (running(i) ? i.networkInterfaceId : undefined),
+      'network-interface.addresses.private-ip-address': (i) => (running(i) ? i.privateIp : undefined),
       'owner-id': () => state.accountId,
     },
   });

@@ -2,6 +2,7 @@ import { cidrContains, cidrSize, cidrsOverlap, parseCidr, type Cidr } from './ci
 import { AwsError } from './errors';
 import { describe, idsNotFound, invalidParameterValue, renderTags, requestFilters, tagSpecifications } from './ec2-common';
 import { matchesFilters, unknownFilter, type FilterFields } from './filters';
+import { formatIpv6Cidr, ipv6CidrContains, parseIpv6Cidr } from './ipv6';
 import type { Handler } from './service';
 import type { AvailabilityZone, AwsState, SecurityGroup, Subnet, Vpc } from './state';
 import { newTagSet, type TagSet } from './tags';
@@ -46,6 +47,17 @@ function renderVpc(state: AwsState, vpc: Vpc): XmlValue {
     state: 'available',
     cidrBlock: vpc.cidr,
     cidrBlockAssociationSet: [{ associationId: `vpc-cidr-assoc-${vpc.id.slice(4)}`, cidrBlock: vpc.cidr, cidrBlockState: { state: 'associated' } }],
+    ipv6CidrBlockAssociationSet: vpc.ipv6Cidr
+      ? [
+          {
+            associationId: `vpc-cidr-assoc-${vpc.id.slice(4, 12)}6`,
+            ipv6CidrBlock: vpc.ipv6Cidr,
+            ipv6CidrBlockState: { state: 'associated' },
+            networkBorderGroup: state.region,
+            ipv6Pool: 'Amazon',
+          },
+        ]
+      : undefined,
     dhcpOptionsId: vpc.dhcpOptionsId,
     instanceTenancy: vpc.instanceTenancy,
     isDefault: false,
@@ -66,6 +78,9 @@ function renderSubnet(state: AwsState, subnet: Subnet): XmlValue {
     defaultForAz: false,
     mapPublicIpOnLaunch: false,
     assignIpv6AddressOnCreation: false,
+    ipv6CidrBlockAssociationSet: subnet.ipv6Cidr
+      ? [{ associationId: `subnet-cidr-assoc-${subnet.id.slice(7)}`, ipv6CidrBlock: subnet.ipv6Cidr, ipv6CidrBlockState: { state: 'associated' } }]
+      : undefined,
     ownerId: state.accountId,
     tagSet: renderTags(subnet.tags),
   };
@@ -97,6 +112,8 @@ export const createVpc: Handler = ({ state, params }) => {
     seq: state.nextSeq(),
     id: state.ec2Id('vpc'),
     cidr: text,
+    // An Amazon-provided /56 from Amazon's 2600:1f00::/24 space (AWS picks it; so does the seeded stream here).
+    ...(params.bool('AmazonProvidedIpv6CidrBlock') === true ? { ipv6Cidr: formatIpv6Cidr(parseIpv6Cidr(`2600:1f18:${state.hex(4)}:${state.hex(2)}00::/56`)!) } : {}),
     dhcpOptionsId: `dopt-${state.hex(8)}`,
     instanceTenancy: params.str('InstanceTenancy') ?? 'default',
     tags: newTagSet(tags),
@@ -160,12 +177,14 @@ export const createSubnet: Handler = ({ state, params }) => {
     throw new AwsError('InvalidSubnet.Conflict', `The CIDR '${text}' conflicts with another subnet`);
   }
   const zone = zoneFor(state, params.str('AvailabilityZone'), params.str('AvailabilityZoneId'));
+  const ipv6Cidr = subnetIpv6Cidr(vpc, params.str('Ipv6CidrBlock'), siblings);
   const tags = tagSpecifications(params, 'subnet');
   const subnet: Subnet = {
     seq: state.nextSeq(),
     id: state.ec2Id('subnet'),
     vpcId: vpc.id,
     cidr: text,
+    ...(ipv6Cidr !== undefined ? { ipv6Cidr } : {}),
     az: zone.name,
     azId: zone.id,
     tags: newTagSet(tags),
@@ -173,6 +192,18 @@ export const createSubnet: Handler = ({ state, params }) => {
   state.subnets.set(subnet.id, subnet);
   return { subnet: renderSubnet(state, subnet) };
 };
+
+/** A subnet's IPv6 block is a /64 of its VPC's /56 that no sibling has. */
+function subnetIpv6Cidr(vpc: Vpc, text: string | undefined, siblings: readonly Subnet[]): string | undefined {
+  if (text === undefined) return undefined;
+  const cidr = parseIpv6Cidr(text);
+  if (!cidr) throw invalidParameterValue(`Value (${text}) for parameter ipv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.`);
+  const vpcCidr = vpc.ipv6Cidr !== undefined ? parseIpv6Cidr(vpc.ipv6Cidr) : undefined;
+  if (cidr.prefix !== 64 || !vpcCidr || !ipv6CidrContains(vpcCidr, cidr.base)) throw new AwsError('InvalidSubnet.Range', `The IPv6 CIDR '${text}' is invalid.`);
+  const normal = formatIpv6Cidr(cidr);
+  if (siblings.some((s) => s.ipv6Cidr === normal)) throw new AwsError('InvalidSubnet.Conflict', `The CIDR '${text}' conflicts with another subnet`);
+  return normal;
+}
 
 export const describeSubnets: Handler = ({ state, params }) => {
   const page = describe(params, {
@@ -186,6 +217,7 @@ export const describeSubnets: Handler = ({ state, params }) => {
       'availability-zone': (s) => s.az,
       'availability-zone-id': (s) => s.azId,
       'cidr-block': (s) => s.cidr,
+      'ipv6-cidr-block-association.ipv6-cidr-block': (s) => s.ipv6Cidr,
       cidr: (s) => s.cidr,
       cidrBlock: (s) => s.cidr,
       'default-for-az': () => 'false',

@@ -2,10 +2,11 @@ import { isIpv6Cidr, parseCidr } from './cidr';
 import { AwsError } from './errors';
 import { describe, groupNotFound, invalidParameterValue, noDefaultVpc, renderTags, tagSpecifications } from './ec2-common';
 import { requireVpc } from './ec2-network';
+import { isMoto } from './fidelity';
 import type { Params } from './query';
 import type { Handler, ResultFields } from './service';
 import type { AwsState, SecurityGroup, SgRule } from './state';
-import { newTagSet } from './tags';
+import { newTagSet, type TagSet } from './tags';
 import type { XmlValue } from './xml';
 
 /** Security groups of VPCs and their ingress rules. */
@@ -135,6 +136,8 @@ function renderRule(state: AwsState, group: SecurityGroup, rule: SgRule): XmlVal
     cidrIpv6: rule.cidrIpv6,
     referencedGroupInfo: rule.groupId ? { groupId: rule.groupId, userId: state.accountId } : undefined,
     description: rule.description,
+    securityGroupRuleArn: `arn:aws:ec2:${state.region}:${state.accountId}:security-group-rule/${rule.ruleId}`,
+    tagSet: rule.tags ? renderTags(rule.tags) : undefined,
   };
 }
 
@@ -168,6 +171,8 @@ export const createSecurityGroup: Handler = ({ state, params }) => {
 export const describeSecurityGroups: Handler = ({ state, params }) => {
   if (params.list('GroupName')?.length) throw noDefaultVpc();
   const page = describe(params, {
+    // moto's DescribeSecurityGroups does not page: it answers everything, with no NextToken.
+    paging: !isMoto(state),
     all: [...state.securityGroups.values()],
     idParam: 'GroupId',
     idOf: (g) => g.id,
@@ -224,7 +229,9 @@ export const authorizeSecurityGroupIngress: Handler = ({ state, params }) => {
     }
     accepted.push({ ...rule, ruleId: state.ec2Id('sgr') });
   }
-  tagSpecifications(params, 'security-group-rule');
+  const ruleTags = tagSpecifications(params, 'security-group-rule');
+  // The rules are born tagged, each with its own copy of the tags.
+  if (ruleTags.length > 0) accepted.splice(0, accepted.length, ...accepted.map((r) => ({ ...r, tags: newTagSet(ruleTags) })));
   group.ingress.push(...accepted);
   return { return: true, securityGroupRuleSet: accepted.map((r) => renderRule(state, group, r)) };
 };
@@ -233,13 +240,17 @@ export const revokeSecurityGroupIngress: Handler = ({ state, params }) => {
   const group = targetGroup(state, params);
   const byId = params.list('SecurityGroupRuleId') ?? [];
   const requested = byId.length > 0 ? [] : requestedRules(state, params);
-  const matched = byId.length > 0 ? group.ingress.filter((r) => byId.includes(r.ruleId)) : group.ingress.filter((r) => requested.some((q) => sameRule(r, q)));
-  const unknown = requested.filter((q) => !group.ingress.some((r) => sameRule(r, q)));
-  if (matched.length === 0 || (byId.length > 0 && matched.length < byId.length)) {
+  // moto compares the whole stored entry, description included, and fails the call on any rule it cannot find.
+  const same = isMoto(state) ? (a: SgRule, b: SgRule) => sameRule(a, b) && (a.description ?? '') === (b.description ?? '') : sameRule;
+  const matched = byId.length > 0 ? group.ingress.filter((r) => byId.includes(r.ruleId)) : group.ingress.filter((r) => requested.some((q) => same(r, q)));
+  const unknown = requested.filter((q) => !group.ingress.some((r) => same(r, q)));
+  if (matched.length === 0 || (byId.length > 0 && matched.length < byId.length) || (isMoto(state) && unknown.length > 0)) {
     throw new AwsError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
   }
   // Rules that do exist are revoked; AWS reports the rest instead of failing the call.
   group.ingress.splice(0, group.ingress.length, ...group.ingress.filter((r) => !matched.includes(r)));
+  // moto answers `return` alone: no RevokedSecurityGroupRules, no UnknownIpPermissions.
+  if (isMoto(state)) return { return: true };
   const result: ResultFields = {
     return: true,
     unknownIpPermissionSet: unknown.length > 0 ? renderPermissions(state, unknown) : undefined,
@@ -258,3 +269,42 @@ export const revokeSecurityGroupIngress: Handler = ({ state, params }) => {
   };
   return result;
 };
+
+/** Every ingress rule of the selected groups, as DescribeSecurityGroupRules reports them (egress rules are not modelled there). */
+interface RuleRow {
+  readonly seq: number;
+  readonly group: SecurityGroup;
+  readonly rule: SgRule;
+  readonly tags: TagSet;
+}
+
+export const describeSecurityGroupRules: Handler = ({ state, params }) => {
+  const rows: RuleRow[] = [];
+  let seq = 0;
+  for (const group of [...state.securityGroups.values()].sort((a, b) => a.seq - b.seq)) {
+    for (const rule of group.ingress) rows.push({ seq: ++seq, group, rule, tags: rule.tags ?? newTagSet() });
+  }
+  const page = describe(params, {
+    all: rows,
+    idParam: 'SecurityGroupRuleId',
+    idOf: (row) => row.rule.ruleId,
+    notFound: (missing) => new AwsError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${missing[0]}' does not exist`),
+    fields: {
+      'group-id': (row) => row.group.id,
+      'security-group-rule-id': (row) => row.rule.ruleId,
+    },
+  });
+  return { securityGroupRuleSet: page.items.map((row) => renderRule(state, row.group, row.rule)), nextToken: page.next };
+};
+
+/** The ingress rule with this id, wherever it is (CreateTags/DeleteTags on sgr- ids). */
+export function ruleTags(state: AwsState, ruleId: string): TagSet | undefined {
+  for (const group of state.securityGroups.values()) {
+    const index = group.ingress.findIndex((r) => r.ruleId === ruleId);
+    if (index < 0) continue;
+    const rule = group.ingress[index]!;
+    if (!rule.tags) group.ingress[index] = { ...rule, tags: newTagSet() };
+    return group.ingress[index]!.tags;
+  }
+  return undefined;
+}

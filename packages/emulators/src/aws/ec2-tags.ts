@@ -1,5 +1,6 @@
 import { AwsError } from './errors';
 import { ec2Tags, groupNotFound, idsNotFound, tagLimitExceeded, validateEc2Tags } from './ec2-common';
+import { ruleTags } from './ec2-security-groups';
 import type { Handler } from './service';
 import type { AwsState } from './state';
 import { addTags, countAfterAdding, MAX_TAGS_PER_RESOURCE, type TagSet } from './tags';
@@ -17,6 +18,10 @@ function tagsOf(state: AwsState, id: string): TagSet {
       return (state.securityGroups.get(id) ?? raise(groupNotFound(id))).tags;
     case 'i':
       return (state.instances.get(id) ?? raise(idsNotFound('InvalidInstanceID.NotFound', 'instance', [id]))).tags;
+    case 'sgr':
+      return ruleTags(state, id) ?? raise(new AwsError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`));
+    case 'eipalloc':
+      return (state.addresses.get(id) ?? raise(idsNotFound('InvalidAllocationID.NotFound', 'allocation', [id]))).tags;
     default:
       throw new AwsError('InvalidID', `The ID '${id}' is not valid`);
   }

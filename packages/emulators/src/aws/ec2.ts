@@ -1,11 +1,14 @@
 import { AwsError } from './errors';
 import { ec2ParamErrors } from './ec2-common';
+import { allocateAddress, describeAddresses, releaseAddress } from './ec2-addresses';
 import { describeInstances, runInstances, terminateInstances } from './ec2-instances';
+import { describeNetworkInterfaces } from './ec2-network-interfaces';
 import { createSubnet, createVpc, deleteSubnet, deleteVpc, describeAvailabilityZones, describeSubnets, describeVpcs } from './ec2-network';
 import {
   authorizeSecurityGroupIngress,
   createSecurityGroup,
   deleteSecurityGroup,
+  describeSecurityGroupRules,
   describeSecurityGroups,
   revokeSecurityGroupIngress,
 } from './ec2-security-groups';
@@ -39,6 +42,11 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   DeleteSecurityGroup: deleteSecurityGroup,
   AuthorizeSecurityGroupIngress: authorizeSecurityGroupIngress,
   RevokeSecurityGroupIngress: revokeSecurityGroupIngress,
+  DescribeSecurityGroupRules: describeSecurityGroupRules,
+  AllocateAddress: allocateAddress,
+  DescribeAddresses: describeAddresses,
+  ReleaseAddress: releaseAddress,
+  DescribeNetworkInterfaces: describeNetworkInterfaces,
 };
 
 export const ec2Service: ServiceDefinition = {

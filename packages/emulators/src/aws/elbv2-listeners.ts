@@ -10,8 +10,10 @@ import {
   targetGroupNotFound,
   validationError,
 } from './elbv2-common';
+import { defaultListenerAttributes } from './elbv2-listener-attributes';
 import { renderListener } from './elbv2-render';
 import { checkTagQuota, requestTags } from './elbv2-tags';
+import { checkMotoListenerProtocol, isMoto } from './fidelity';
 import {
   ALPN_POLICIES,
   DEFAULT_SSL_POLICY,
@@ -156,6 +158,7 @@ export const createListener: Handler = ({ state, params }) => {
     ...spec,
     extraCertificates: [],
     tags: newTagSet(tags),
+    attributes: defaultListenerAttributes(),
   };
   state.listeners.set(listener.arn, listener);
   return { Listeners: [renderListener(listener)] };
@@ -164,7 +167,12 @@ export const createListener: Handler = ({ state, params }) => {
 export const modifyListener: Handler = ({ state, params }) => {
   const listener = requireListener(state, params.required('ListenerArn'));
   const lb = requireLoadBalancer(state, listener.loadBalancerArn);
+  checkMotoListenerProtocol(state, params.str('Protocol'));
   const spec = resolveSpec(state, lb, params, listener);
+  if (isMoto(state) && listener.protocol === 'TLS' && spec.protocol === 'TLS') {
+    // moto's ModifyListener never reads AlpnPolicy and takes Certificates only for HTTPS: a TLS listener keeps both.
+    Object.assign(spec, { certificates: listener.certificates, alpnPolicy: listener.alpnPolicy });
+  }
   if (state.listenersOf(lb.arn).some((l) => l !== listener && l.port === spec.port)) {
     throw validationError(`Listener port '${spec.port}' is already in use`);
   }

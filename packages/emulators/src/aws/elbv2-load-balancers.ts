@@ -18,7 +18,19 @@ import {
   LOAD_BALANCER_ATTRIBUTES,
 } from './elbv2-attributes';
 import { renderAvailabilityZones, renderLoadBalancer } from './elbv2-render';
+import { resolvePlacement, samePlacement } from './elbv2-subnet-mappings';
 import { checkTagQuota, requestTags } from './elbv2-tags';
+import {
+  checkMotoIpAddressType,
+  checkMotoLoadBalancerAttributes,
+  checkMotoSetSubnets,
+  createdIpAddressType,
+  createdView,
+  isMoto,
+  motoDnsName,
+  noteAttributesWritten,
+  reportedLoadBalancerAttributes,
+} from './fidelity';
 import { validateLoadBalancerName } from './elbv2-validate';
 import type { Params } from './query';
 import type { Handler } from './service';
@@ -36,36 +48,6 @@ function ipAddressType(params: Params): string | undefined {
     throw validationError("IP address type 'dualstack-without-public-ipv4' is supported only by Application Load Balancers");
   }
   return value;
-}
-
-interface Placement {
-  readonly vpcId: string;
-  readonly subnets: { subnetId: string; az: string }[];
-}
-
-/**
- * The subnets named by `Subnets` or `SubnetMappings`: they must exist, share one VPC
- * and cover each Availability Zone at most once (an NLB has one node per zone).
- */
-function resolveSubnets(state: AwsState, params: Params): Placement {
-  const plain = params.list('Subnets') ?? [];
-  const mapped = (params.structs('SubnetMappings') ?? []).map((m) => m.required('SubnetId'));
-  if (plain.length > 0 && mapped.length > 0) throw validationError('You can specify subnets or subnet mappings, but not both');
-  const ids = plain.length > 0 ? plain : mapped;
-  if (ids.length === 0) throw validationError('At least one subnet must be specified');
-  const subnets = ids.map((id) => {
-    const subnet = state.subnets.get(id);
-    if (!subnet) throw new AwsError('SubnetNotFound', `The subnet ID '${id}' does not exist`);
-    return subnet;
-  });
-  const vpcs = new Set(subnets.map((s) => s.vpcId));
-  if (vpcs.size > 1) throw new AwsError('InvalidSubnet', `The subnets ${javaList(ids)} must all belong to the same VPC`);
-  const zones = new Set<string>();
-  for (const subnet of subnets) {
-    if (zones.has(subnet.az)) throw configError('A load balancer cannot be attached to multiple subnets in the same Availability Zone');
-    zones.add(subnet.az);
-  }
-  return { vpcId: subnets[0]!.vpcId, subnets: subnets.map((s) => ({ subnetId: s.id, az: s.az })) };
 }
 
 function resolveSecurityGroups(state: AwsState, ids: readonly string[], vpcId: string): string[] {
@@ -90,7 +72,9 @@ export const createLoadBalancer: Handler = ({ state, params, now }) => {
   }
   const scheme = enumParam(params, 'Scheme', SCHEMES) ?? 'internet-facing';
   const addressType = ipAddressType(params) ?? 'ipv4';
-  const placement = resolveSubnets(state, params);
+  // A retry of this very create may name the addresses the first call took.
+  const sameName = [...state.loadBalancers.values()].find((lb) => lb.name === name);
+  const placement = resolvePlacement(state, params, scheme, addressType, undefined, sameName);
   const groupIds = params.list('SecurityGroups') ?? [];
   const securityGroups = resolveSecurityGroups(state, groupIds, placement.vpcId);
   const tags = requestTags(params);
@@ -103,7 +87,7 @@ export const createLoadBalancer: Handler = ({ state, params, now }) => {
     const same =
       existing.scheme === scheme &&
       existing.ipAddressType === addressType &&
-      sameSet(existing.subnets.map((s) => s.subnetId), placement.subnets.map((s) => s.subnetId)) &&
+      samePlacement(existing.subnets, placement.subnets) &&
       sameSet(existing.securityGroups, securityGroups);
     if (!same) throw new AwsError('DuplicateLoadBalancerName', `A load balancer with the same name '${name}' exists, but with different settings`);
     return { LoadBalancers: [renderLoadBalancer(state, existing)] };
@@ -115,7 +99,7 @@ export const createLoadBalancer: Handler = ({ state, params, now }) => {
     arn: elbArn(state, `loadbalancer/net/${name}/${lbId}`),
     lbId,
     name,
-    dnsName: `${name}-${state.hex(16)}.elb.${state.region}.amazonaws.com`,
+    dnsName: motoDnsName(state, name) ?? `${name}-${state.hex(16)}.elb.${state.region}.amazonaws.com`,
     scheme,
     type: 'network',
     vpcId: placement.vpcId,
@@ -123,14 +107,14 @@ export const createLoadBalancer: Handler = ({ state, params, now }) => {
     securityGroups,
     securityGroupsEnabled: securityGroups.length > 0,
     enforceSecurityGroupsOnPrivateLink: 'on',
-    ipAddressType: addressType,
+    ipAddressType: createdIpAddressType(state, addressType),
     createdTime: now,
     attributes: new Map(),
     tags: newTagSet(tags),
   };
   for (const [key, value] of defaultAttributes(LOAD_BALANCER_ATTRIBUTES, lb)) lb.attributes.set(key, value);
   state.loadBalancers.set(lb.arn, lb);
-  return { LoadBalancers: [renderLoadBalancer(state, lb)] };
+  return { LoadBalancers: [createdView(state, renderLoadBalancer(state, lb))] };
 };
 
 export const describeLoadBalancers: Handler = ({ state, params }) => {
@@ -168,25 +152,30 @@ export const deleteLoadBalancer: Handler = ({ state, params }) => {
 
 export const describeLoadBalancerAttributes: Handler = ({ state, params }) => {
   const lb = requireLoadBalancer(state, params.required('LoadBalancerArn'));
-  return { Attributes: attributeList(lb.attributes) };
+  return { Attributes: reportedLoadBalancerAttributes(state, lb, attributeList(lb.attributes)) };
 };
 
 export const modifyLoadBalancerAttributes: Handler = ({ state, params }) => {
   const lb = requireLoadBalancer(state, params.required('LoadBalancerArn'));
-  const next = applyAttributes('Load balancer', LOAD_BALANCER_ATTRIBUTES, lb.attributes, attributeChanges(params));
+  const changes = attributeChanges(params);
+  checkMotoLoadBalancerAttributes(state, changes);
+  const next = applyAttributes('Load balancer', LOAD_BALANCER_ATTRIBUTES, lb.attributes, changes);
   checkLoadBalancerAttributes(lb, next);
   for (const [key, value] of next) lb.attributes.set(key, value);
-  return { Attributes: attributeList(lb.attributes) };
+  noteAttributesWritten(lb, changes.map(([key]) => key));
+  return { Attributes: reportedLoadBalancerAttributes(state, lb, attributeList(lb.attributes)) };
 };
 
 export const setSubnets: Handler = ({ state, params }) => {
   const lb = requireLoadBalancer(state, params.required('LoadBalancerArn'));
-  const placement = resolveSubnets(state, params);
-  if (placement.vpcId !== lb.vpcId) throw new AwsError('InvalidSubnet', `The subnets must belong to the load balancer's VPC '${lb.vpcId}'`);
   const addressType = ipAddressType(params);
+  const placement = resolvePlacement(state, params, lb.scheme, addressType ?? lb.ipAddressType, lb);
+  if (placement.vpcId !== lb.vpcId) throw new AwsError('InvalidSubnet', `The subnets must belong to the load balancer's VPC '${lb.vpcId}'`);
+  checkMotoSetSubnets(state, placement.subnets.length);
   lb.subnets = placement.subnets;
   if (addressType) lb.ipAddressType = addressType;
-  return { AvailabilityZones: renderAvailabilityZones(lb), IpAddressType: lb.ipAddressType };
+  // moto answers the zones alone, without IpAddressType.
+  return { AvailabilityZones: renderAvailabilityZones(lb, state), IpAddressType: isMoto(state) ? undefined : lb.ipAddressType };
 };
 
 export const setSecurityGroups: Handler = ({ state, params }) => {
@@ -196,11 +185,13 @@ export const setSecurityGroups: Handler = ({ state, params }) => {
   // "You can't perform this operation on a Network Load Balancer unless you specified a
   // security group for the load balancer when you created it."
   if (!lb.securityGroupsEnabled) {
-    throw configError('You cannot set security groups on a Network Load Balancer which was created without any security groups');
+    throw configError('You cannot set security groups on a Network Load Balancer which was created without any security groups.');
   }
   const enforce = enumParam(params, 'EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic', ['on', 'off'] as const);
   lb.securityGroups = resolveSecurityGroups(state, ids, lb.vpcId);
   if (enforce) lb.enforceSecurityGroupsOnPrivateLink = enforce;
+  // moto answers `SecurityGroups`, which is no member of SetSecurityGroupsOutput: the SDK sees neither field.
+  if (isMoto(state)) return {};
   return { SecurityGroupIds: lb.securityGroups, EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: lb.enforceSecurityGroupsOnPrivateLink };
 };
 
@@ -208,6 +199,10 @@ export const setIpAddressType: Handler = ({ state, params }) => {
   const lb = requireLoadBalancer(state, params.required('LoadBalancerArn'));
   const addressType = ipAddressType(params);
   if (!addressType) throw validationError("1 validation error detected: Value null at 'ipAddressType' failed to satisfy constraint: Member must not be null");
+  checkMotoIpAddressType(state, lb, addressType);
+  if (addressType === 'ipv4' && lb.subnets.some((m) => m.ipv6Address !== undefined)) {
+    throw configError("The IP address type cannot be changed to 'ipv4' while subnet mappings have IPv6 addresses");
+  }
   lb.ipAddressType = addressType;
   return { IpAddressType: lb.ipAddressType };
 };

@@ -1,3 +1,5 @@
+import { loadBalancerAddresses } from './elbv2-subnet-mappings';
+import { isMoto, MOTO_HOSTED_ZONE } from './fidelity';
 import type { AwsState, Listener, LoadBalancer, TargetGroup } from './state';
 import type { XmlValue } from './xml';
 
@@ -22,22 +24,24 @@ export function hostedZoneFor(region: string): string {
   return NLB_HOSTED_ZONES[region] ?? 'Z26RNL4JYFTOTI';
 }
 
-export function renderAvailabilityZones(lb: LoadBalancer): XmlValue {
-  return lb.subnets.map((s) => ({ ZoneName: s.az, SubnetId: s.subnetId, LoadBalancerAddresses: [] }));
+/** With a data plane, each zone's node reports the address it listens on (dataplane/). */
+export function renderAvailabilityZones(lb: LoadBalancer, state?: AwsState): XmlValue {
+  // Static addresses of the subnet mapping first, then the data plane's (elbv2-subnet-mappings.ts).
+  return lb.subnets.map((s) => ({ ZoneName: s.az, SubnetId: s.subnetId, LoadBalancerAddresses: loadBalancerAddresses(state, lb, s) }));
 }
 
 export function renderLoadBalancer(state: AwsState, lb: LoadBalancer): XmlValue {
   return {
     LoadBalancerArn: lb.arn,
     DNSName: lb.dnsName,
-    CanonicalHostedZoneId: hostedZoneFor(state.region),
+    CanonicalHostedZoneId: isMoto(state) ? MOTO_HOSTED_ZONE : hostedZoneFor(state.region),
     CreatedTime: lb.createdTime,
     LoadBalancerName: lb.name,
     Scheme: lb.scheme,
     VpcId: lb.vpcId,
     State: { Code: 'active' },
     Type: lb.type,
-    AvailabilityZones: renderAvailabilityZones(lb),
+    AvailabilityZones: renderAvailabilityZones(lb, state),
     // An NLB created without security groups reports none at all, not an empty list.
     SecurityGroups: lb.securityGroupsEnabled ? lb.securityGroups : undefined,
     IpAddressType: lb.ipAddressType,

@@ -1,5 +1,6 @@
 import { AwsError } from './errors';
 import { cappedList, listenerNotFound, loadBalancerNotFound, targetGroupNotFound, validationError } from './elbv2-common';
+import { isMoto, MOTO_MAX_ELBV2_TAGS, motoTooManyTags } from './fidelity';
 import type { Params } from './query';
 import type { Handler } from './service';
 import type { AwsState } from './state';
@@ -78,6 +79,7 @@ export const addTagsHandler: Handler = ({ state, params }) => {
   const sets = arns.map((arn) => {
     const set = tagsOf(state, arn);
     checkTagQuota(kindOf(arn), set, tags);
+    if (isMoto(state) && countAfterAdding(set, tags) > MOTO_MAX_ELBV2_TAGS) throw motoTooManyTags();
     return set;
   });
   for (const set of sets) addTags(set, tags);

@@ -19,6 +19,16 @@ import {
   TARGET_GROUP_ATTRIBUTES,
 } from './elbv2-attributes';
 import { renderTargetGroup } from './elbv2-render';
+import {
+  checkMotoTargetGroupAttributes,
+  isMoto,
+  modifyTargetGroupAttributesResult,
+  motoHealthCheck,
+  motoTargetGroupListing,
+  motoTargetGroupNotFound,
+  noteAttributesWritten,
+  reportedTargetGroupAttributes,
+} from './fidelity';
 import { checkTagQuota, requestTags } from './elbv2-tags';
 import { PROTOCOL_ENUM, requireNlbProtocol, validateTargetGroupName } from './elbv2-validate';
 import type { Params } from './query';
@@ -114,7 +124,7 @@ export const createTargetGroup: Handler = ({ state, params }) => {
   if (!state.vpcs.has(vpcId)) throw validationError(`The VPC ID '${vpcId}' is not found`);
   const ipAddressType = enumParam(params, 'IpAddressType', ['ipv4', 'ipv6'] as const) ?? 'ipv4';
   checkHealthCheckEnabled(params, targetType);
-  const healthCheck = resolveHealthCheck(params, undefined);
+  const healthCheck = motoHealthCheck(state, params, resolveHealthCheck(params, undefined), undefined);
   const tags = requestTags(params);
   checkTagQuota('target group', new Map(), tags);
 
@@ -170,14 +180,15 @@ export const describeTargetGroups: Handler = ({ state, params }) => {
     if (names.some((n) => !all.some((tg) => tg.name === n))) throw new AwsError('TargetGroupNotFound', 'One or more target groups not found');
     selected = all.filter((tg) => names.includes(tg.name));
   }
-  const page = pageOf(selected, params);
+  const moto = motoTargetGroupListing(state, selected, lbArn !== undefined);
+  const page = moto ? { items: moto, next: undefined } : pageOf(selected, params);
   return { TargetGroups: page.items.map((tg) => renderTargetGroup(state, tg)), NextMarker: page.next };
 };
 
 export const modifyTargetGroup: Handler = ({ state, params }) => {
   const tg = requireTargetGroup(state, params.required('TargetGroupArn'));
   checkHealthCheckEnabled(params, tg.targetType);
-  tg.healthCheck = resolveHealthCheck(params, tg.healthCheck);
+  tg.healthCheck = motoHealthCheck(state, params, resolveHealthCheck(params, tg.healthCheck), tg.healthCheck);
   return { TargetGroups: [renderTargetGroup(state, tg)] };
 };
 
@@ -185,7 +196,11 @@ export const deleteTargetGroup: Handler = ({ state, params }) => {
   const arn = checkArn('target group', params.required('TargetGroupArn'));
   // DeleteTargetGroup's only documented error is ResourceInUse: a target group that is
   // already gone is not an error, so retried deletes stay idempotent.
-  if (!state.targetGroups.has(arn)) return {};
+  if (!state.targetGroups.has(arn)) {
+    // moto's DeleteTargetGroup fails for a target group that is not there.
+    if (isMoto(state)) throw motoTargetGroupNotFound();
+    return {};
+  }
   if (state.loadBalancersOf(arn).length > 0) {
     throw new AwsError('ResourceInUse', `Target group '${arn}' is currently in use by a listener or a rule`);
   }
@@ -195,13 +210,16 @@ export const deleteTargetGroup: Handler = ({ state, params }) => {
 
 export const describeTargetGroupAttributes: Handler = ({ state, params }) => {
   const tg = requireTargetGroup(state, params.required('TargetGroupArn'));
-  return { Attributes: attributeList(tg.attributes) };
+  return { Attributes: reportedTargetGroupAttributes(state, tg, attributeList(tg.attributes)) };
 };
 
 export const modifyTargetGroupAttributes: Handler = ({ state, params }) => {
   const tg = requireTargetGroup(state, params.required('TargetGroupArn'));
-  const next = applyAttributes('Target group', TARGET_GROUP_ATTRIBUTES, tg.attributes, attributeChanges(params));
+  const changes = attributeChanges(params);
+  checkMotoTargetGroupAttributes(state, changes);
+  const next = applyAttributes('Target group', TARGET_GROUP_ATTRIBUTES, tg.attributes, changes);
   checkTargetGroupAttributes(tg, next);
   for (const [key, value] of next) tg.attributes.set(key, value);
-  return { Attributes: attributeList(tg.attributes) };
+  noteAttributesWritten(tg, changes.map(([key]) => key));
+  return { Attributes: modifyTargetGroupAttributesResult(state, changes, attributeList(tg.attributes)) };
 };

@@ -1,15 +1,20 @@
 import { cidrContainsIp, isPrivateIpv4, parseCidr, parseIpv4 } from './cidr';
+import { unusedReason } from './dataplane/topology';
 import { AwsError, constraintMessage } from './errors';
 import { requireTargetGroup, validationError } from './elbv2-common';
+import { isMoto, motoInvalidTarget } from './fidelity';
 import type { Params } from './query';
 import type { Handler } from './service';
 import type { AwsState, Target, TargetGroup } from './state';
 import type { XmlValue } from './xml';
 
 /**
- * RegisterTargets / DeregisterTargets / DescribeTargetHealth. There is no real health
- * checking: a registered target behind a listener is `healthy`, and deregistration is
- * immediate (no `draining` state), which keeps tests deterministic.
+ * RegisterTargets / DeregisterTargets / DescribeTargetHealth. Without a data plane there
+ * is no real health checking: a registered target behind a listener is `healthy`, and
+ * deregistration is immediate (no `draining` state), which keeps tests deterministic.
+ * With one (`AwsEmulator.start({ dataPlane })`), the health of a target in use comes
+ * from its health checks, and deregistered targets are listed as `draining` until the
+ * deregistration delay ends (dataplane/health.ts).
  */
 
 function targetKey(id: string, port: number): string {
@@ -72,6 +77,8 @@ export const registerTargets: Handler = ({ state, params }) => {
   // Registering a target that is already registered is a no-op.
   for (const target of targets) {
     const key = targetKey(target.id, target.port);
+    // moto keys targets by id alone: registering an instance on a second port replaces the first.
+    if (isMoto(state)) for (const [other, t] of tg.targets) if (t.id === target.id && other !== key) tg.targets.delete(other);
     if (!tg.targets.has(key)) tg.targets.set(key, target);
   }
   return {};
@@ -79,42 +86,35 @@ export const registerTargets: Handler = ({ state, params }) => {
 
 export const deregisterTargets: Handler = ({ state, params }) => {
   const tg = requireTargetGroup(state, params.required('TargetGroupArn'));
+  const targets = requestedTargets(params, tg, true) ?? [];
+  // moto refuses a target that is not registered (it matches by id only); AWS ignores it.
+  if (isMoto(state) && targets.some((t) => ![...tg.targets.values()].some((r) => r.id === t.id))) throw motoInvalidTarget();
   // Deregistering a target that is not registered is a no-op too.
-  for (const target of requestedTargets(params, tg, true) ?? []) tg.targets.delete(targetKey(target.id, target.port));
+  for (const target of targets) tg.targets.delete(targetKey(target.id, target.port));
   return {};
 };
 
-/** The zone traffic to a target enters through, when the emulator can tell. */
-function targetZone(state: AwsState, tg: TargetGroup, target: Target): string | undefined {
-  if (target.availabilityZone) return target.availabilityZone;
-  if (tg.targetType === 'instance') return state.instances.get(target.id)?.az;
-  const ip = parseIpv4(target.id);
-  if (ip === undefined) return undefined;
-  return [...state.subnets.values()].find((s) => s.vpcId === tg.vpcId && cidrContainsIp(parseCidr(s.cidr)!, ip))?.az;
-}
-
 function health(state: AwsState, tg: TargetGroup, target: Target, registered: boolean): XmlValue {
-  if (!registered) return { State: 'unused', Reason: 'Target.NotRegistered', Description: 'Target is not registered to the target group' };
-  if (tg.targetType === 'instance' && state.instances.get(target.id)?.state !== 'running') {
-    return { State: 'unused', Reason: 'Target.InvalidState', Description: 'Target is in the stopped or terminated state' };
+  if (!registered) {
+    const draining = state.dataPlane?.drainingTargets(tg).some((t) => t.id === target.id && t.port === target.port);
+    if (draining) return state.dataPlane!.targetHealth(tg, target);
+    return { State: 'unused', Reason: 'Target.NotRegistered', Description: 'Target is not registered to the target group' };
   }
-  const loadBalancers = state.loadBalancersOf(tg.arn).map((arn) => state.loadBalancers.get(arn));
-  if (loadBalancers.length === 0) {
-    return { State: 'unused', Reason: 'Target.NotInUse', Description: 'Target group is not configured to receive traffic from the load balancer' };
-  }
-  const zone = targetZone(state, tg, target);
-  if (zone !== undefined && zone !== 'all' && !loadBalancers.some((lb) => lb?.subnets.some((s) => s.az === zone))) {
-    return { State: 'unused', Reason: 'Target.NotInUse', Description: 'Target is in an Availability Zone that is not enabled for the load balancer' };
-  }
-  return { State: 'healthy' };
+  const unused = unusedReason(state, tg, target);
+  if (unused) return { ...unused };
+  return state.dataPlane ? { ...state.dataPlane.targetHealth(tg, target) } : { State: 'healthy' };
 }
 
 export const describeTargetHealth: Handler = ({ state, params }) => {
   const tg = requireTargetGroup(state, params.required('TargetGroupArn'));
   const requested = requestedTargets(params, tg, false);
+  const draining = state.dataPlane?.drainingTargets(tg) ?? [];
   const rows = requested
-    ? requested.map((t) => ({ target: tg.targets.get(targetKey(t.id, t.port)) ?? t, registered: tg.targets.has(targetKey(t.id, t.port)) }))
-    : [...tg.targets.values()].map((target) => ({ target, registered: true }));
+    ? requested.map((t) => ({
+        target: tg.targets.get(targetKey(t.id, t.port)) ?? draining.find((d) => d.id === t.id && d.port === t.port) ?? t,
+        registered: tg.targets.has(targetKey(t.id, t.port)),
+      }))
+    : [...[...tg.targets.values()].map((target) => ({ target, registered: true })), ...draining.map((target) => ({ target, registered: false }))];
   return {
     TargetHealthDescriptions: rows.map(({ target, registered }) => ({
       Target: { Id: target.id, Port: target.port, AvailabilityZone: target.availabilityZone },

@@ -5,6 +5,7 @@ import {
   describeListenerCertificates,
   removeListenerCertificates,
 } from './elbv2-listener-certificates';
+import { describeListenerAttributes, modifyListenerAttributes } from './elbv2-listener-attributes';
 import { createListener, deleteListener, describeListeners, modifyListener } from './elbv2-listeners';
 import {
   createLoadBalancer,
@@ -62,6 +63,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   AddListenerCertificates: addListenerCertificates,
   RemoveListenerCertificates: removeListenerCertificates,
   DescribeListenerCertificates: describeListenerCertificates,
+  DescribeListenerAttributes: describeListenerAttributes,
+  ModifyListenerAttributes: modifyListenerAttributes,
   DescribeTags: describeTags,
   AddTags: addTagsHandler,
   RemoveTags: removeTags,

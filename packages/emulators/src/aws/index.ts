@@ -1,5 +1,7 @@
 import { systemClock, type Clock } from './clock';
+import { DataPlane, type DataPlaneOptions } from './dataplane';
 import { FaultInjector, type FaultControls } from './faults';
+import { FIDELITIES, type Fidelity } from './fidelity';
 import { EmulatorServer, type RecordedCall } from './server';
 import type { ServiceName } from './service';
 import { takeSnapshot, type AwsSnapshot } from './snapshot';
@@ -28,6 +30,18 @@ export interface AwsEmulatorOptions {
   accountId?: string;
   /** Default the system clock; a {@link ManualClock} lets tests move time (SQS visibility, dedup windows). */
   clock?: Clock;
+  /**
+   * Runs the ELBv2 data plane: NLB listeners accept real connections, health checks
+   * decide target health, traffic reaches targets (README "The data plane"). Off by
+   * default: DescribeTargetHealth then answers at once and no socket is opened.
+   */
+  dataPlane?: boolean | DataPlaneOptions;
+  /**
+   * `aws` (default), `sparse` or `moto`: where moto (LocalStack's EC2/ELBv2 engine) differs
+   * from AWS in what it reports or refuses, `moto` reproduces it; `sparse` only leaves unset
+   * attributes out of Describe*Attributes as moto does (README "moto / LocalStack fidelity").
+   */
+  fidelity?: Fidelity;
 }
 
 export { ManualClock, type Clock } from './clock';
@@ -35,6 +49,19 @@ export type { RecordedCall } from './server';
 export type { ServiceName } from './service';
 export type { AwsSnapshot } from './snapshot';
 export type { FaultControls } from './faults';
+export type { Fidelity } from './fidelity';
+export type {
+  ConnectionEvent,
+  DataPlane,
+  DataPlaneOptions,
+  DropEvent,
+  DropReason,
+  HealthEvent,
+  ListenerInfo,
+  NlbNode,
+  NodeInfo,
+  TargetState,
+} from './dataplane';
 
 export interface CallCountFilter {
   mutating?: boolean;
@@ -50,19 +77,29 @@ export class AwsEmulator {
     private readonly server: EmulatorServer,
     private readonly state: AwsState,
     private readonly injector: FaultInjector,
+    /** The data plane, when `start({ dataPlane })` asked for one. */
+    readonly dataPlane: DataPlane | undefined,
   ) {}
 
   static async start(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
     const state = new AwsState(options.region ?? 'us-east-1', options.accountId ?? '000000000000');
+    if (options.fidelity !== undefined && !FIDELITIES.includes(options.fidelity)) throw new TypeError(`fidelity must be one of ${FIDELITIES.join(', ')}; got '${String(options.fidelity)}'`);
+    state.fidelity = options.fidelity ?? 'aws';
     const injector = new FaultInjector();
+    const dataPlane = options.dataPlane ? new DataPlane(state, options.dataPlane === true ? {} : options.dataPlane) : undefined;
+    state.dataPlane = dataPlane?.view;
     let emulator: AwsEmulator | undefined;
     const server = await EmulatorServer.listen(options.host ?? '127.0.0.1', options.port ?? 0, {
       state,
       faults: injector,
       clock: options.clock ?? systemClock,
-      record: (call) => emulator?.log.push(call),
+      record: (call) => {
+        emulator?.log.push(call);
+        // Before the answer is written, so a caller that created a listener can connect to it next.
+        if (call.mutating && (call.service === 'ec2' || call.service === 'elbv2')) dataPlane?.sync();
+      },
     });
-    emulator = new AwsEmulator(server, state, injector);
+    emulator = new AwsEmulator(server, state, injector, dataPlane);
     return emulator;
   }
 
@@ -107,8 +144,8 @@ export class AwsEmulator {
     return takeSnapshot(this.state);
   }
 
-  /** Closes the listener and every open connection, ending long polls; no timers survive it. */
+  /** Closes the listener and every open connection, ending long polls, and the data plane's sockets; no timers survive it. */
   async close(): Promise<void> {
-    await this.server.close();
+    await Promise.all([this.server.close(), this.dataPlane?.close()]);
   }
 }

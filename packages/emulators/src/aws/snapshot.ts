@@ -44,6 +44,8 @@ export interface AwsSnapshot {
     ipAddressType: string;
     vpc: string;
     subnets: string[];
+    /** Static addresses of the subnet mappings: `<subnet> eip:<name or public IP>`, `<subnet> ipv4:<ip>`, `<subnet> ipv6:<ip>`. */
+    addresses: string[];
     securityGroups: string[] | null;
     attributes: Record<string, string>;
     tags: Record<string, string>;
@@ -57,8 +59,11 @@ export interface AwsSnapshot {
     extraCertificates: string[];
     sslPolicy: string | null;
     alpnPolicy: string[] | null;
+    attributes: Record<string, string>;
     tags: Record<string, string>;
   }[];
+  /** Elastic IPs by Name tag (else public IP), with the load balancer subnet using each. */
+  readonly elasticIps: readonly { name: string; usedBy: string | null; tags: Record<string, string> }[];
   readonly targetGroups: readonly {
     name: string;
     protocol: string;
@@ -116,6 +121,10 @@ export function takeSnapshot(state: AwsState): AwsSnapshot {
     return `${rule.protocol} ${ports} ${peer}${rule.description ? ` "${rule.description}"` : ''}`;
   };
   const live = [...state.instances.values()].filter((i) => i.state === 'running');
+  const eipName = (allocationId: string): string => {
+    const eip = state.addresses.get(allocationId);
+    return eip ? (eip.tags.get('Name') ?? eip.publicIp) : allocationId;
+  };
 
   return {
     vpcs: [...state.vpcs.values()].map((v) => ({ name: vpcName(v.id), cidr: v.cidr, tags: tagRecord(v.tags) })).sort(byKey((v) => `${v.name} ${v.cidr}`)),
@@ -152,6 +161,13 @@ export function takeSnapshot(state: AwsState): AwsSnapshot {
         ipAddressType: lb.ipAddressType,
         vpc: vpcName(lb.vpcId),
         subnets: sorted(lb.subnets.map((s) => subnetName(s.subnetId))),
+        addresses: sorted(
+          lb.subnets.flatMap((s) => [
+            ...(s.allocationId !== undefined ? [`${subnetName(s.subnetId)} eip:${eipName(s.allocationId)}`] : []),
+            ...(s.privateIPv4Address !== undefined ? [`${subnetName(s.subnetId)} ipv4:${s.privateIPv4Address}`] : []),
+            ...(s.ipv6Address !== undefined ? [`${subnetName(s.subnetId)} ipv6:${s.ipv6Address}`] : []),
+          ]),
+        ),
         securityGroups: lb.securityGroupsEnabled ? sorted(lb.securityGroups.map(groupName)) : null,
         attributes: tagRecord(lb.attributes),
         tags: tagRecord(lb.tags),
@@ -167,6 +183,7 @@ export function takeSnapshot(state: AwsState): AwsSnapshot {
         extraCertificates: sorted(l.extraCertificates),
         sslPolicy: l.sslPolicy ?? null,
         alpnPolicy: l.alpnPolicy ?? null,
+        attributes: l.attributes ? tagRecord(l.attributes) : {},
         tags: tagRecord(l.tags),
       }))
       .sort(byKey((l) => `${l.loadBalancer} ${String(l.port).padStart(5, '0')}`)),
@@ -189,6 +206,13 @@ export function takeSnapshot(state: AwsState): AwsSnapshot {
         ),
       }))
       .sort(byKey((tg) => tg.name)),
+    elasticIps: [...state.addresses.values()]
+      .map((eip) => {
+        const lb = [...state.loadBalancers.values()].find((b) => b.subnets.some((m) => m.allocationId === eip.allocationId));
+        const mapping = lb?.subnets.find((m) => m.allocationId === eip.allocationId);
+        return { name: eipName(eip.allocationId), usedBy: lb && mapping ? `${lb.name} ${subnetName(mapping.subnetId)}` : null, tags: tagRecord(eip.tags) };
+      })
+      .sort(byKey((e) => e.name)),
     queues: [...state.queues.values()]
       .map((q) => {
         const policy = redrivePolicy(q);

@@ -1,3 +1,5 @@
+import type { DataPlaneView } from './dataplane/view';
+import type { Fidelity } from './fidelity';
 import { randomHex, seededRng, type Rng } from './random';
 import type { Secret } from './secretsmanager';
 import type { SqsQueue } from './sqs-model';
@@ -18,6 +20,8 @@ export interface Vpc {
   readonly seq: number;
   readonly id: string;
   readonly cidr: string;
+  /** The Amazon-provided /56, when CreateVpc asked for one (AmazonProvidedIpv6CidrBlock). */
+  readonly ipv6Cidr?: string;
   readonly dhcpOptionsId: string;
   readonly instanceTenancy: string;
   readonly tags: TagSet;
@@ -28,6 +32,8 @@ export interface Subnet {
   readonly id: string;
   readonly vpcId: string;
   readonly cidr: string;
+  /** A /64 of the VPC's /56, when CreateSubnet named one (Ipv6CidrBlock). */
+  readonly ipv6Cidr?: string;
   readonly az: string;
   readonly azId: string;
   readonly tags: TagSet;
@@ -42,6 +48,8 @@ export interface SgRule {
   readonly groupId?: string;
   readonly description?: string;
   readonly ruleId: string;
+  /** Tags from AuthorizeSecurityGroupIngress's TagSpecifications (security-group-rule) or CreateTags on the sgr- id. */
+  readonly tags?: TagSet;
 }
 
 export interface SecurityGroup {
@@ -68,6 +76,8 @@ export interface Instance {
   readonly az: string;
   readonly privateIp: string;
   readonly securityGroupIds: readonly string[];
+  /** The primary network interface (eni-…), which DescribeNetworkInterfaces lists while the instance runs. */
+  readonly networkInterfaceId?: string;
   readonly launchTime: Date;
   readonly keyName: string | undefined;
   readonly amiLaunchIndex: number;
@@ -85,7 +95,7 @@ export interface LoadBalancer {
   readonly scheme: 'internet-facing' | 'internal';
   readonly type: 'network';
   readonly vpcId: string;
-  subnets: { subnetId: string; az: string }[];
+  subnets: SubnetMapping[];
   securityGroups: string[];
   /** NLBs accept SetSecurityGroups only when they were created with security groups. */
   readonly securityGroupsEnabled: boolean;
@@ -93,6 +103,30 @@ export interface LoadBalancer {
   ipAddressType: string;
   readonly createdTime: Date;
   readonly attributes: Map<string, string>;
+  readonly tags: TagSet;
+}
+
+/**
+ * One enabled subnet of a load balancer, with the static addresses CreateLoadBalancer's
+ * SubnetMappings gave it (NLB only): an Elastic IP (internet-facing), a private IPv4
+ * address (internal), an IPv6 address (dualstack). `eniId`/`associationId` name the
+ * node's network interface and the EIP's association with it.
+ */
+export interface SubnetMapping {
+  subnetId: string;
+  az: string;
+  allocationId?: string;
+  privateIPv4Address?: string;
+  ipv6Address?: string;
+  eniId?: string;
+  associationId?: string;
+}
+
+/** An Elastic IP (AllocateAddress, domain vpc). Its association is derived from the load balancer mappings that use it. */
+export interface ElasticIp {
+  readonly seq: number;
+  readonly allocationId: string;
+  readonly publicIp: string;
   readonly tags: TagSet;
 }
 
@@ -143,6 +177,8 @@ export interface Listener {
   sslPolicy: string | undefined;
   alpnPolicy: string[] | undefined;
   readonly tags: TagSet;
+  /** Listener attributes (tcp.idle_timeout.seconds); see elbv2-listener-attributes.ts. */
+  readonly attributes?: Map<string, string>;
 }
 
 export interface AvailabilityZone {
@@ -160,6 +196,8 @@ export class AwsState {
   readonly loadBalancers = new Map<string, LoadBalancer>();
   readonly targetGroups = new Map<string, TargetGroup>();
   readonly listeners = new Map<string, Listener>();
+  /** Elastic IPs by allocation id. */
+  readonly addresses = new Map<string, ElasticIp>();
   /** SQS queues by name. */
   readonly queues = new Map<string, SqsQueue>();
   /** Queue name → when DeleteQueue removed it: the name is held for 60 seconds. */
@@ -167,6 +205,10 @@ export class AwsState {
   /** Secrets Manager secrets by name, including those scheduled for deletion. */
   readonly secrets = new Map<string, Secret>();
   readonly availabilityZones: readonly AvailabilityZone[];
+  /** Set when `AwsEmulator.start({ dataPlane })` runs one: node addresses and target health come from it. */
+  dataPlane: DataPlaneView | undefined = undefined;
+  /** Whose behaviour the handlers reproduce where AWS and moto differ (fidelity.ts); set by `AwsEmulator.start({ fidelity })`. */
+  fidelity: Fidelity = 'aws';
   private lastSeq = 0;
   private readonly rng: Rng;
 
