@@ -51,7 +51,7 @@ export async function measureReconcileCalls(nodeCounts = [3, 30, 300]): Promise<
       await step('unchanged --full', none, true);
       await step('one node added', async () => {
         const subnet = sandbox.seeded.subnets.find((s) => s.role === 'private')!;
-        const instance = await launchInstance(sandbox.aws, subnet, `node-${nodes}`);
+        const instance = await launchInstance(sandbox.aws, subnet, `node-${nodes}`, sandbox.seeded.nodeSecurityGroupId);
         await core.createNode({ body: nodeFor(instance, nodes) });
       });
       await step('delete', () => core.deleteNamespacedService({ namespace: 'default', name: 'web' }));

@@ -161,10 +161,12 @@ export class FerryController extends Construct {
   /** The FIFO work queue: one message group per Service. */
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  /** The Elastic Load Balancing permissions, attached to the reconciler and resync; attach it to other roles (e.g. `ferry controller`'s). */
-  readonly loadBalancerPolicy: iam.ManagedPolicy;
-  /** The EC2 security-group permissions that go with {@link loadBalancerPolicy} (IAM's size limit splits them). */
-  readonly networkPolicy: iam.ManagedPolicy;
+  /**
+   * The AWS permissions of the reconciler and resync, as three managed policies (IAM's size
+   * limit splits them): creating load balancers, changing the ones ferry owns, and security
+   * groups. Attach them to other roles too, e.g. a `ferry controller` Deployment's.
+   */
+  readonly policies: iam.ManagedPolicy[];
   readonly resyncRule: events.Rule;
   /** Dead letters and function errors; add actions with `alarm.addAlarmAction(...)`. */
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -282,16 +284,13 @@ export class FerryController extends Construct {
     });
     // The resync's orphan collection applies the reconciler's own delete plan, so both need them.
     const roles = [this.reconcilerFunction.role!, this.resyncFunction.role!];
-    this.loadBalancerPolicy = new iam.ManagedPolicy(this, 'LoadBalancerPolicy', {
-      description: `ferry (${props.clusterName}): manage NLBs, listeners and target groups tagged ferry.io/cluster=${props.clusterName}`,
-      statements: policies.loadBalancing,
-      roles,
-    });
-    this.networkPolicy = new iam.ManagedPolicy(this, 'NetworkPolicy', {
-      description: `ferry (${props.clusterName}): manage security groups tagged ferry.io/cluster=${props.clusterName}`,
-      statements: policies.network,
-      roles,
-    });
+    const managed = (id: string, what: string, statements: iam.PolicyStatement[]) =>
+      new iam.ManagedPolicy(this, id, { description: `ferry (${props.clusterName}): ${what}`, statements, roles });
+    this.policies = [
+      managed('LoadBalancerCreatePolicy', `create NLBs, listeners and target groups tagged ferry.io/cluster=${props.clusterName}`, policies.create),
+      managed('LoadBalancerChangePolicy', `change and delete NLBs, listeners and target groups tagged ferry.io/cluster=${props.clusterName}`, policies.change),
+      managed('NetworkPolicy', `security groups tagged ferry.io/cluster=${props.clusterName}, and the nodes' rules for them`, policies.network),
+    ];
 
     this.addAlarms(props.clusterName);
     this.addOutputs(props.kubeconfigSecret === undefined);

@@ -66,12 +66,16 @@ export const READ_ACTIONS = [
   'elasticloadbalancing:DescribeLoadBalancerAttributes',
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeListenerCertificates',
+  'elasticloadbalancing:DescribeListenerAttributes',
   'elasticloadbalancing:DescribeTargetGroups',
   'elasticloadbalancing:DescribeTargetGroupAttributes',
   'elasticloadbalancing:DescribeTargetHealth',
   'elasticloadbalancing:DescribeTags',
   'ec2:DescribeSubnets',
   'ec2:DescribeSecurityGroups',
+  // The target nodes' security groups (backend rules).
+  'ec2:DescribeInstances',
+  'ec2:DescribeNetworkInterfaces',
 ] as const;
 
 export const LOAD_BALANCER_MUTATIONS = [
@@ -92,6 +96,7 @@ export const TARGET_GROUP_MUTATIONS = [
 
 export const LISTENER_MUTATIONS = [
   'elasticloadbalancing:ModifyListener',
+  'elasticloadbalancing:ModifyListenerAttributes',
   'elasticloadbalancing:DeleteListener',
   'elasticloadbalancing:AddListenerCertificates',
   'elasticloadbalancing:RemoveListenerCertificates',
@@ -103,21 +108,29 @@ export const SECURITY_GROUP_MUTATIONS = [
   'ec2:DeleteSecurityGroup',
 ] as const;
 
-/** Every statement of both policies (for evaluating the whole grant). */
+/** Every statement of the three policies (for evaluating the whole grant). */
 export function loadBalancerControllerStatements(scope: IConstruct, options: LoadBalancerPolicyOptions): iam.PolicyStatement[] {
-  const { loadBalancing, network } = loadBalancerControllerPolicies(scope, options);
-  return [...loadBalancing, ...network];
+  const { create, change, network } = loadBalancerControllerPolicies(scope, options);
+  return [...create, ...change, ...network];
 }
 
 /**
- * The statements as two policies, each within IAM's 6,144 characters for a managed policy:
- * Elastic Load Balancing (and its service-linked role), and EC2 networking (security groups).
- * Each statement has a Sid naming the rule it enforces (tests and reviewers look them up by Sid).
+ * The statements as three policies, each within IAM's 6,144 characters for a managed policy:
+ * creating load balancers (with the reads and ELB's service-linked role), changing and
+ * deleting the ones ferry owns, and EC2 networking (security groups, the nodes' backend
+ * rules). Each statement has a Sid naming the rule it enforces (tests and reviewers look
+ * them up by Sid).
  */
+export interface ControllerPolicies {
+  create: iam.PolicyStatement[];
+  change: iam.PolicyStatement[];
+  network: iam.PolicyStatement[];
+}
+
 export function loadBalancerControllerPolicies(
   scope: IConstruct,
   options: LoadBalancerPolicyOptions,
-): { loadBalancing: iam.PolicyStatement[]; network: iam.PolicyStatement[] } {
+): ControllerPolicies {
   const stack = Stack.of(scope);
   const cluster = options.clusterName;
   // ferry creates only NLBs, so the ARN patterns say `net`: no ALB or GWLB can be touched.
@@ -139,7 +152,7 @@ export function loadBalancerControllerPolicies(
     options.subnetIds && options.subnetIds.length > 0 ? { 'ForAllValues:StringEquals': { 'elasticloadbalancing:Subnet': [...options.subnetIds] } } : {};
   const scheme = options.internetFacing === false ? { 'elasticloadbalancing:Scheme': 'internal' } : {};
 
-  const loadBalancing = [
+  const create = [
     new iam.PolicyStatement({
       sid: 'DescribeLoadBalancing',
       actions: READ_ACTIONS.filter((a) => a.startsWith('elasticloadbalancing:')),
@@ -189,6 +202,26 @@ export function loadBalancerControllerPolicies(
       },
     }),
 
+    // --- First load balancer in an account ----------------------------------------------
+    new iam.PolicyStatement({
+      // AWS creates ELB's service-linked role on an account's first CreateLoadBalancer, as
+      // the caller; without this, that first call fails. Scoped to that one role.
+      sid: 'CreateElbServiceLinkedRole',
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [
+        stack.formatArn({
+          service: 'iam',
+          region: '',
+          resource: 'role',
+          resourceName: 'aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
+      conditions: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+    }),
+  ];
+
+  const change = [
     // --- Elastic Load Balancing: change or delete what is ours -------------------------
     new iam.PolicyStatement({
       sid: 'MutateOwnedLoadBalancers',
@@ -238,23 +271,6 @@ export function loadBalancerControllerPolicies(
       },
     }),
 
-    // --- First load balancer in an account ----------------------------------------------
-    new iam.PolicyStatement({
-      // AWS creates ELB's service-linked role on an account's first CreateLoadBalancer, as
-      // the caller; without this, that first call fails. Scoped to that one role.
-      sid: 'CreateElbServiceLinkedRole',
-      actions: ['iam:CreateServiceLinkedRole'],
-      resources: [
-        stack.formatArn({
-          service: 'iam',
-          region: '',
-          resource: 'role',
-          resourceName: 'aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
-          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-        }),
-      ],
-      conditions: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
-    }),
   ];
 
   const network = [
@@ -292,6 +308,15 @@ export function loadBalancerControllerPolicies(
       resources: [securityGroups],
       conditions: resourceTagged,
     }),
+    new iam.PolicyStatement({
+      // Backend rules: the nodes' groups admit ferry's backend group. Only groups tagged for
+      // this cluster (as the cloud provider and the Load Balancer Controller tag node groups),
+      // and only their ingress; ferry never revokes a rule whose source is not its own group.
+      sid: 'OpenClusterNodeGroupsToBackend',
+      actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
+      resources: [securityGroups],
+      conditions: { Null: { [`aws:ResourceTag/kubernetes.io/cluster/${cluster}`]: 'false' } },
+    }),
   ];
-  return { loadBalancing, network };
+  return { create, change, network };
 }

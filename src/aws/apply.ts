@@ -9,6 +9,7 @@ import {
   DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
   DeregisterTargetsCommand,
+  ModifyListenerAttributesCommand,
   ModifyListenerCommand,
   ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupAttributesCommand,
@@ -21,7 +22,10 @@ import {
   SetSubnetsCommand,
   type Action as ElbAction,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { describeAction, type Action, type ActionOf, type SecurityGroupRef } from '../plan/actions';
+import { describeAction, type Action, type ActionOf, type SecurityGroupRef, type SubnetMapping } from '../plan/actions';
+import { OwnershipError } from '../errors';
+import { TAG_CLUSTER, ownedByCluster } from '../model/tags';
+import { toTags } from './convert';
 import type { HealthCheck, ListenerModel } from '../model/types';
 import { settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
@@ -106,15 +110,21 @@ function need(value: string | undefined, kind: string, name: string): string {
 async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
   switch (a.op) {
     case 'CreateSecurityGroup': {
-      const out = await aws.ec2.send(
-        new (ec2Sdk().CreateSecurityGroupCommand)({
-          GroupName: a.group.name,
-          Description: a.group.description,
-          VpcId: a.vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: tagList(a.group.tags) }],
-        }),
-      );
-      ids.securityGroups.set(a.group.name, out.GroupId!);
+      try {
+        const out = await aws.ec2.send(
+          new (ec2Sdk().CreateSecurityGroupCommand)({
+            GroupName: a.group.name,
+            Description: a.group.description,
+            VpcId: a.vpcId,
+            TagSpecifications: [{ ResourceType: 'security-group', Tags: tagList(a.group.tags) }],
+          }),
+        );
+        ids.securityGroups.set(a.group.name, out.GroupId!);
+      } catch (err) {
+        // The backend group is shared: another Service's reconcile may have just made it.
+        if (awsErrorCode(err) !== 'InvalidGroup.Duplicate') throw err;
+        ids.securityGroups.set(a.group.name, await ownedGroupId(aws, a.group.name, a.vpcId, a.group.tags));
+      }
       return;
     }
     case 'AuthorizeSecurityGroupIngress':
@@ -123,6 +133,19 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
           new (ec2Sdk().AuthorizeSecurityGroupIngressCommand)({
             GroupId: ids.sg({ managed: a.group }),
             IpPermissions: permissions(a.rules.map((r) => ({ protocol: r.protocol, fromPort: r.port, toPort: r.port, cidr: r.cidr }))),
+          }),
+        ),
+        'InvalidPermission.Duplicate',
+      );
+    case 'AuthorizeBackendIngress':
+      return tolerate(
+        aws.ec2.send(
+          new (ec2Sdk().AuthorizeSecurityGroupIngressCommand)({
+            GroupId: a.groupId,
+            IpPermissions: permissions(
+              a.rules.map((r) => ({ ...r, sourceGroup: ids.sg(a.backend) })),
+              'ferry: from the Network Load Balancers of this cluster',
+            ),
           }),
         ),
         'InvalidPermission.Duplicate',
@@ -141,7 +164,7 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
           Type: 'network',
           Scheme: a.scheme,
           IpAddressType: a.ipAddressType,
-          Subnets: a.subnets,
+          ...(a.subnetMappings ? { SubnetMappings: a.subnetMappings.map(subnetMapping) } : { Subnets: a.subnets }),
           SecurityGroups: a.securityGroups.map((g) => ids.sg(g)),
           Tags: tagList(a.tags),
         }),
@@ -157,7 +180,12 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
       );
       return;
     case 'SetSubnets':
-      await aws.elbv2.send(new SetSubnetsCommand({ LoadBalancerArn: ids.lb(a.loadBalancer), Subnets: a.subnets }));
+      await aws.elbv2.send(
+        new SetSubnetsCommand({
+          LoadBalancerArn: ids.lb(a.loadBalancer),
+          ...(a.subnetMappings ? { SubnetMappings: a.subnetMappings.map(subnetMapping) } : { Subnets: a.subnets }),
+        }),
+      );
       return;
     case 'SetSecurityGroups':
       await aws.elbv2.send(
@@ -223,7 +251,12 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
     }
     case 'ModifyListener':
       await aws.elbv2.send(
-        new ModifyListenerCommand({ ListenerArn: ids.listener(a.loadBalancer, a.listener.port), ...listenerParams(a.listener, ids) }),
+        new ModifyListenerCommand({ ListenerArn: ids.listener(a.loadBalancer, a.listener.port), ...listenerParams(a.listener, ids, true) }),
+      );
+      return;
+    case 'ModifyListenerAttributes':
+      await aws.elbv2.send(
+        new ModifyListenerAttributesCommand({ ListenerArn: ids.listener(a.loadBalancer, a.port), Attributes: attributeList(a.attributes) }),
       );
       return;
     case 'AddListenerCertificates':
@@ -281,22 +314,50 @@ function healthCheckParams(h: HealthCheck) {
   };
 }
 
-function listenerParams(l: ListenerModel, ids: Registry) {
+function listenerParams(l: ListenerModel, ids: Registry, modify = false) {
   const forward: ElbAction = { Type: 'forward', TargetGroupArn: ids.tg(l.targetGroup) };
   return {
     Port: l.port,
     Protocol: l.protocol,
     DefaultActions: [forward],
     ...(l.protocol === 'TLS' ? { Certificates: [{ CertificateArn: l.certificates[0] }], SslPolicy: l.sslPolicy } : {}),
+    // A new listener has no ALPN policy unless given one; a modified one must be told "None" to drop its own.
+    ...(l.protocol === 'TLS' && (l.alpnPolicy || modify) ? { AlpnPolicy: [l.alpnPolicy ?? 'None'] } : {}),
   };
 }
 
-/** EC2 groups rules by protocol and port range; each of ours has one CIDR. */
-function permissions(rules: readonly ObservedRule[]): IpPermission[] {
+/** EC2 groups rules by protocol and port range; each of ours has one source, a CIDR or a group. */
+function permissions(rules: readonly ObservedRule[], description?: string): IpPermission[] {
+  const described = description ? { Description: description } : {};
   return rules.map((r) => ({
     IpProtocol: r.protocol,
     FromPort: r.fromPort,
     ToPort: r.toPort,
-    ...(r.cidr.includes(':') ? { Ipv6Ranges: [{ CidrIpv6: r.cidr }] } : { IpRanges: [{ CidrIp: r.cidr }] }),
+    ...(r.sourceGroup
+      ? { UserIdGroupPairs: [{ GroupId: r.sourceGroup, ...described }] }
+      : r.cidr!.includes(':')
+        ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, ...described }] }
+        : { IpRanges: [{ CidrIp: r.cidr, ...described }] }),
   }));
+}
+
+function subnetMapping(m: SubnetMapping) {
+  return {
+    SubnetId: m.subnetId,
+    ...(m.allocationId ? { AllocationId: m.allocationId } : {}),
+    ...(m.privateIPv4Address ? { PrivateIPv4Address: m.privateIPv4Address } : {}),
+    ...(m.ipv6Address ? { IPv6Address: m.ipv6Address } : {}),
+  };
+}
+
+/** The ID of a group this cluster owns, by name and VPC; only a group with this cluster's tag will do. */
+async function ownedGroupId(aws: AwsClients, name: string, vpcId: string, tags: Record<string, string>): Promise<string> {
+  const out = await aws.ec2.send(
+    new (ec2Sdk().DescribeSecurityGroupsCommand)({ Filters: [{ Name: 'group-name', Values: [name] }, { Name: 'vpc-id', Values: [vpcId] }] }),
+  );
+  const group = out.SecurityGroups?.[0];
+  if (!group || !ownedByCluster(toTags(group.Tags), tags[TAG_CLUSTER] ?? '')) {
+    throw new OwnershipError(`security group ${name} in ${vpcId} exists but is not tagged ${TAG_CLUSTER}=${tags[TAG_CLUSTER]}; ferry does not touch it`);
+  }
+  return group.GroupId!;
 }

@@ -1,4 +1,4 @@
-import type { IpPermission, Subnet as Ec2Subnet, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
+import type { IpPermission, SecurityGroup as Ec2SecurityGroup, Subnet as Ec2Subnet, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import type {
   LoadBalancer,
   TargetGroup,
@@ -6,7 +6,7 @@ import type {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { compareTargets } from '../model/targets';
 import type { HealthCheck, Subnet, Target } from '../model/types';
-import type { ObservedLoadBalancer, ObservedRule, ObservedTargetGroup } from '../model/observed';
+import type { ObservedLoadBalancer, ObservedRule, ObservedSecurityGroup, ObservedTargetGroup } from '../model/observed';
 
 /** SDK shapes → ferry's observed shapes. */
 
@@ -69,12 +69,17 @@ export function toTargets(descriptions: readonly TargetHealthDescription[] | und
     .sort(compareTargets);
 }
 
+export function toSecurityGroup(g: Ec2SecurityGroup): ObservedSecurityGroup {
+  return { id: g.GroupId!, name: g.GroupName ?? '', vpcId: g.VpcId ?? '', tags: toTags(g.Tags), ingress: toRules(g.IpPermissions) };
+}
+
 export function toRules(permissions: readonly IpPermission[] | undefined): ObservedRule[] {
   const rules: ObservedRule[] = [];
   for (const p of permissions ?? []) {
     const base = { protocol: p.IpProtocol ?? '-1', fromPort: p.FromPort ?? -1, toPort: p.ToPort ?? -1 };
     for (const r of p.IpRanges ?? []) rules.push({ ...base, cidr: r.CidrIp! });
     for (const r of p.Ipv6Ranges ?? []) rules.push({ ...base, cidr: r.CidrIpv6!.toLowerCase() });
+    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId) rules.push({ ...base, sourceGroup: g.GroupId });
   }
   return rules;
 }
@@ -85,6 +90,9 @@ export function toSubnet(s: Ec2Subnet): Subnet {
     vpcId: s.VpcId ?? '',
     availabilityZone: s.AvailabilityZone ?? '',
     cidr: s.CidrBlock ?? '',
+    ...(s.Ipv6CidrBlockAssociationSet?.length
+      ? { ipv6Cidrs: s.Ipv6CidrBlockAssociationSet.filter((a) => a.Ipv6CidrBlockState?.State !== 'disassociated').map((a) => a.Ipv6CidrBlock!) }
+      : {}),
     tags: toTags(s.Tags as Ec2Tag[] | undefined),
   };
 }

@@ -1,5 +1,6 @@
 import type { Filter } from '@aws-sdk/client-ec2';
 import {
+  DescribeListenerAttributesCommand,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancerAttributesCommand,
@@ -12,13 +13,15 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigError } from '../errors';
 import type { Subnet, SubnetSelector } from '../model/types';
-import { TAG_CLUSTER, TAG_SERVICE, ownedByCluster } from '../model/tags';
+import { BACKEND_RESOURCE } from '../model/security';
+import { CLUSTER_WIDE, TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE, ownedByCluster } from '../model/tags';
 import { chunk, settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
 import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode } from './errors';
 import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from '../model/observed';
-import { toLoadBalancer, toRules, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
+import { toLoadBalancer, toSecurityGroup, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
+import { readNodeGroups, type NodeGroupsRequest } from './observe-backend';
 
 export interface ObserveRequest {
   cluster: string;
@@ -36,6 +39,10 @@ export interface ObserveRequest {
    * exists, its tags, and the load balancers' attributes (deletion protection).
    */
   details: boolean;
+  /** Read the ports of listeners whose attributes the model sets (one call each). */
+  listenerAttributes?: number[];
+  /** Read ferry's backend groups and the target nodes' groups (the model manages backend rules). */
+  backend?: NodeGroupsRequest;
 }
 
 /**
@@ -45,11 +52,16 @@ export interface ObserveRequest {
  * when asked, the security groups by one tag-filtered DescribeSecurityGroups.
  */
 export async function observe(aws: AwsClients, request: ObserveRequest): Promise<ObservedState> {
-  const [found, subnets, securityGroups] = await Promise.all([
+  const [found, subnets, groups, nodeGroups] = await Promise.all([
     findLoadBalancers(aws, request.loadBalancerNames),
     request.subnets ? resolveSubnets(aws, request.subnets.selector, request.subnets.vpcId) : undefined,
     findSecurityGroups(aws, request.cluster, request.service),
+    request.backend ? readNodeGroups(aws, request.backend) : undefined,
   ]);
+  const securityGroups = groups.filter((g) => g.tags[TAG_SERVICE] === request.service);
+  const backend = nodeGroups
+    ? { groups: groups.filter((g) => g.tags[TAG_RESOURCE] === BACKEND_RESOURCE), nodeGroups: nodeGroups.groups, untaggedNodes: nodeGroups.untagged }
+    : undefined;
 
   const behind = await settleAll(found, async (lb) => {
     const [listeners, groups, attributes] = await Promise.all([
@@ -68,14 +80,17 @@ export async function observe(aws: AwsClients, request: ObserveRequest): Promise
 
   const tags = await describeTags(aws, [...found.map((lb) => lb.LoadBalancerArn!), ...groupsByArn.keys()]);
   const targetGroups = await readTargetGroups(aws, [...groupsByArn.values()], tags, request, request.details);
-  await readAdditionalCertificates(aws, behind.flatMap((b) => b.listeners));
+  await Promise.all([
+    readAdditionalCertificates(aws, behind.flatMap((b) => b.listeners)),
+    readListenerAttributes(aws, behind.flatMap((b) => b.listeners).filter((l) => request.listenerAttributes?.includes(l.port))),
+  ]);
 
   const loadBalancers: ObservedLoadBalancer[] = behind.map((b) => ({
     ...toLoadBalancer(b.lb, tags.get(b.lb.LoadBalancerArn!) ?? {}),
     attributes: b.attributes,
     listeners: b.listeners,
   }));
-  return { scope: 'full', ...(subnets ? { subnets } : {}), loadBalancers, targetGroups, securityGroups };
+  return { scope: 'full', ...(subnets ? { subnets } : {}), loadBalancers, targetGroups, securityGroups, ...(backend ? { backend } : {}) };
 }
 
 /**
@@ -136,6 +151,7 @@ export async function describeListeners(aws: AwsClients, loadBalancerArn: string
         targetGroupArn: forward?.TargetGroupArn ?? forward?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn,
         certificates: (l.Certificates ?? []).map((c) => c.CertificateArn!),
         sslPolicy: l.SslPolicy,
+        alpnPolicy: l.AlpnPolicy?.[0],
       });
     }
     marker = out.NextMarker;
@@ -150,6 +166,13 @@ async function readAdditionalCertificates(aws: AwsClients, listeners: ObservedLi
     const out = await aws.elbv2.send(new DescribeListenerCertificatesCommand({ ListenerArn: listener.arn }));
     const extra = (out.Certificates ?? []).filter((c) => !c.IsDefault).map((c) => c.CertificateArn!).sort();
     listener.certificates = [...listener.certificates.slice(0, 1), ...extra];
+  });
+}
+
+async function readListenerAttributes(aws: AwsClients, listeners: ObservedListener[]): Promise<void> {
+  await settleAll(listeners, async (listener) => {
+    const out = await aws.elbv2.send(new DescribeListenerAttributesCommand({ ListenerArn: listener.arn }));
+    listener.attributes = toTags(out.Attributes);
   });
 }
 
@@ -192,10 +215,11 @@ async function readTargetGroups(
   return observed.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The Service's own groups and the cluster's backend groups, in one call (values of one filter are ORed). */
 function findSecurityGroups(aws: AwsClients, cluster: string, service: string): Promise<ObservedSecurityGroup[]> {
   return describeSecurityGroups(aws, [
     { Name: `tag:${TAG_CLUSTER}`, Values: [cluster] },
-    { Name: `tag:${TAG_SERVICE}`, Values: [service] },
+    { Name: `tag:${TAG_SERVICE}`, Values: [service, CLUSTER_WIDE] },
   ]);
 }
 
@@ -205,9 +229,7 @@ export async function describeSecurityGroups(aws: AwsClients, filters: Filter[])
   let token: string | undefined;
   do {
     const out = await aws.ec2.send(new (ec2Sdk().DescribeSecurityGroupsCommand)({ Filters: filters, NextToken: token }));
-    for (const g of out.SecurityGroups ?? []) {
-      groups.push({ id: g.GroupId!, name: g.GroupName ?? '', vpcId: g.VpcId ?? '', tags: toTags(g.Tags), ingress: toRules(g.IpPermissions) });
-    }
+    groups.push(...(out.SecurityGroups ?? []).map(toSecurityGroup));
     token = out.NextToken;
   } while (token);
   return groups.sort((a, b) => a.id.localeCompare(b.id));

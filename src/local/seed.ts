@@ -1,5 +1,7 @@
 import {
+  CreateSecurityGroupCommand,
   CreateSubnetCommand,
+  DeleteSecurityGroupCommand,
   CreateVpcCommand,
   DeleteSubnetCommand,
   DeleteVpcCommand,
@@ -11,6 +13,8 @@ import type { AwsClients } from '../aws/clients';
 
 export interface Seeded {
   vpcId: string;
+  /** The nodes' security group, tagged for the cluster as node groups are. */
+  nodeSecurityGroupId: string;
   subnets: Array<{ id: string; zone: string; role: 'public' | 'private' }>;
   instances: Array<{ id: string; zone: string; privateIp: string }>;
   /** Removes what seeding made (for LocalStack; the embedded emulator just goes away). */
@@ -27,8 +31,10 @@ export interface SeedOptions {
 /**
  * A VPC as a cluster on AWS has it: per Availability Zone a public subnet tagged
  * `kubernetes.io/role/elb` and a private one tagged `kubernetes.io/role/internal-elb`, both
- * tagged `kubernetes.io/cluster/<cluster>`, and instances in the private subnets. Made with
- * the real EC2 API, so it works against the embedded emulator and LocalStack alike.
+ * tagged `kubernetes.io/cluster/<cluster>`, and instances in the private subnets, in a node
+ * security group tagged `kubernetes.io/cluster/<cluster>` (the group ferry opens to its load
+ * balancers). Made with the real EC2 API, so it works against the embedded emulator and
+ * LocalStack alike.
  */
 export async function seedAws(aws: AwsClients, cluster: string, region: string, options: SeedOptions = {}): Promise<Seeded> {
   const zones = Array.from({ length: options.zones ?? 3 }, (_, i) => `${region}${'abcdef'[i]}`);
@@ -63,16 +69,27 @@ export async function seedAws(aws: AwsClients, cluster: string, region: string, 
       subnets.push({ id: out.Subnet!.SubnetId!, zone, role });
     }
   }
+  const nodes = await aws.ec2.send(
+    new CreateSecurityGroupCommand({
+      GroupName: `${cluster}-nodes`,
+      Description: `nodes of cluster ${cluster}`,
+      VpcId: vpcId,
+      TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' }] }],
+    }),
+  );
+  const nodeSecurityGroupId = nodes.GroupId!;
   const instances: Seeded['instances'] = [];
   const count = options.instances ?? zones.length;
   const privateSubnets = subnets.filter((s) => s.role === 'private');
-  for (let n = 0; n < count; n++) instances.push(await launchInstance(aws, privateSubnets[n % zones.length]!, `node-${n}`));
+  for (let n = 0; n < count; n++) instances.push(await launchInstance(aws, privateSubnets[n % zones.length]!, `node-${n}`, nodeSecurityGroupId));
   return {
     vpcId,
+    nodeSecurityGroupId,
     subnets,
     instances,
     async remove(clients) {
       if (instances.length > 0) await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: instances.map((i) => i.id) }));
+      await clients.ec2.send(new DeleteSecurityGroupCommand({ GroupId: nodeSecurityGroupId })).catch(() => undefined);
       for (const s of subnets) await clients.ec2.send(new DeleteSubnetCommand({ SubnetId: s.id })).catch(() => undefined);
       await clients.ec2.send(new DeleteVpcCommand({ VpcId: vpcId })).catch(() => undefined);
     },
@@ -84,6 +101,7 @@ export async function launchInstance(
   aws: AwsClients,
   subnet: { id: string; zone: string },
   name: string,
+  securityGroupId?: string,
 ): Promise<Seeded['instances'][number]> {
   const out = await aws.ec2.send(
     new RunInstancesCommand({
@@ -92,6 +110,7 @@ export async function launchInstance(
       MinCount: 1,
       MaxCount: 1,
       SubnetId: subnet.id,
+      ...(securityGroupId ? { SecurityGroupIds: [securityGroupId] } : {}),
       TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: name }] }],
     }),
   );

@@ -1,5 +1,13 @@
 import * as z from 'zod/mini';
+import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../errors';
+import {
+  LISTENER_ATTRIBUTES,
+  LOAD_BALANCER_ATTRIBUTES,
+  TARGET_GROUP_ATTRIBUTES,
+  attributeProblems,
+  type AttributeRule,
+} from './attributes';
 import {
   MAX_TAG_KEY_LENGTH,
   MAX_TAG_VALUE_LENGTH,
@@ -87,6 +95,21 @@ const portSelector = listOf(z.string().check(z.regex(/^(\*|[a-z0-9]([-a-z0-9]*[a
 
 const refined = <T extends z.ZodMiniType>(schema: T, ...rules: Array<[(v: z.output<T>) => boolean, string]>) =>
   schema.check(...rules.map(([ok, message]) => z.refine<z.output<T>>(ok, { message })));
+
+/** `key=value` pairs of AWS-documented attributes, each key and value checked. */
+const attributes = <C>(rules: readonly AttributeRule<C>[]) =>
+  keyValues.check(
+    z.superRefine((values: Record<string, string>, ctx) => {
+      for (const message of attributeProblems(rules, values)) ctx.issues.push({ code: 'custom', message, input: values });
+    }),
+  );
+
+/** An address checked by node:net; the refusal reads like the other annotations' ("expected …"). */
+const address = (valid: (v: string) => boolean, accepted: string) => z.string().check(z.refine((v) => valid(v), { message: `expected ${accepted}` }));
+const IPV4_ADDRESSES = 'comma-separated IPv4 addresses, one inside each subnet';
+const IPV6_ADDRESSES = 'comma-separated IPv6 addresses, one inside each subnet';
+
+const keysOf = (rules: readonly AttributeRule<unknown>[]) => rules.map((r) => `\`${r.key}\``).join(', ');
 
 const shape = {
   'ferry.io/scheme': annotation(z.enum(['internal', 'internet-facing']), {
@@ -227,6 +250,48 @@ const shape = {
     default: '`k8s-<namespace>-<name>-<hash>`',
     description: 'Explicit NLB name. ferry refuses a name whose NLB belongs to another Service.',
   }),
+  'ferry.io/load-balancer-attributes': annotation(attributes(LOAD_BALANCER_ATTRIBUTES), {
+    accepted: `comma-separated \`key=value\` of the NLB attributes AWS documents: ${keysOf(LOAD_BALANCER_ATTRIBUTES)}`,
+    default: "AWS's default of each attribute",
+    description: 'Load balancer attributes (access logs, DNS client routing, zonal shift, …). `ferry.io/cross-zone` and `ferry.io/deletion-protection` may not disagree with them.',
+  }),
+  'ferry.io/target-group-attributes': annotation(attributes(TARGET_GROUP_ATTRIBUTES), {
+    accepted: `comma-separated \`key=value\` of the NLB target group attributes AWS documents: ${keysOf(TARGET_GROUP_ATTRIBUTES)}`,
+    default: "AWS's default of each attribute",
+    description: "Attributes of every target group (client IP preservation, connection termination, …). The named annotations and the Service's session affinity may not disagree with them.",
+  }),
+  'ferry.io/listener-attributes': annotation(attributes(LISTENER_ATTRIBUTES), {
+    accepted: `comma-separated \`key=value\`: ${keysOf(LISTENER_ATTRIBUTES)} (60–6000)`,
+    default: "AWS's (350 s idle timeout); removing the annotation leaves the listeners as they are",
+    description: 'Attributes of every TCP listener (the TCP idle timeout).',
+  }),
+  'ferry.io/eip-allocations': annotation(listOf(z.string().check(z.regex(/^eipalloc-[0-9a-f]{8,17}$/)), 1, 6), {
+    accepted: 'comma-separated Elastic IP allocation IDs (`eipalloc-…`), one per subnet, in the order of the subnets\' Availability Zones',
+    description: 'Fixed public addresses of an internet-facing NLB. Changing them replaces the NLB (new one first).',
+  }),
+  'ferry.io/private-ipv4-addresses': annotation(listOf(address(isIPv4, IPV4_ADDRESSES), 1, 6), {
+    accepted: IPV4_ADDRESSES,
+    description: 'Fixed private addresses of an internal NLB. Changing them replaces the NLB (new one first).',
+  }),
+  'ferry.io/ipv6-addresses': annotation(listOf(address(isIPv6, IPV6_ADDRESSES), 1, 6), {
+    accepted: IPV6_ADDRESSES,
+    description: 'Fixed IPv6 addresses of a dualstack NLB. Changing them replaces the NLB (new one first).',
+  }),
+  'ferry.io/alpn-policy': annotation(z.enum(['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred', 'None']), {
+    accepted: '`HTTP1Only`, `HTTP2Only`, `HTTP2Optional`, `HTTP2Preferred` or `None`',
+    default: 'None',
+    description: 'ALPN policy of the TLS listeners.',
+  }),
+  'ferry.io/backend-protocol': annotation(parsed(z.string(), (v) => v.trim().toLowerCase(), z.enum(['tcp', 'tls'])), {
+    accepted: '`tcp` or `tls`',
+    default: 'tcp',
+    description: 'Protocol from the NLB to the nodes for TLS listeners: `tls` re-encrypts. Changing it replaces the target groups.',
+  }),
+  'ferry.io/manage-backend-security-group-rules': annotation(bool, {
+    accepted: '`true` or `false`',
+    default: 'true',
+    description: "Open the nodes' security groups to the NLB (from ferry's backend security group). `false` for clusters that manage these rules themselves.",
+  }),
   'ferry.io/ipvs-scheduler': annotation(z.enum(['rr', 'lc', 'dh', 'sh', 'sed', 'nq']), {
     accepted: '`rr`, `lc`, `dh`, `sh`, `sed` or `nq`',
     default: "the node agent's `--scheduler` (rr)",
@@ -253,6 +318,44 @@ export const annotationsSchema = z.strictObject(shape).check(z.superRefine((a, c
       path: ['ferry.io/ssl-negotiation-policy'],
       message: 'needs ferry.io/ssl-cert as well',
     });
+  }
+  for (const key of ['ferry.io/alpn-policy', 'ferry.io/backend-protocol'] as const) {
+    if (a[key] !== undefined && !a['ferry.io/ssl-cert']) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'applies to TLS listeners: needs ferry.io/ssl-cert as well' });
+    }
+  }
+  const scheme = a['ferry.io/scheme'] ?? 'internal';
+  if (a['ferry.io/eip-allocations'] && scheme !== 'internet-facing') {
+    ctx.addIssue({ code: 'custom', path: ['ferry.io/eip-allocations'], message: 'Elastic IPs need ferry.io/scheme=internet-facing' });
+  }
+  if (a['ferry.io/private-ipv4-addresses'] && scheme !== 'internal') {
+    ctx.addIssue({ code: 'custom', path: ['ferry.io/private-ipv4-addresses'], message: 'private addresses are for internal NLBs: remove ferry.io/scheme=internet-facing or use ferry.io/eip-allocations' });
+  }
+  if (a['ferry.io/ipv6-addresses'] && a['ferry.io/ip-address-type'] !== 'dualstack') {
+    ctx.addIssue({ code: 'custom', path: ['ferry.io/ipv6-addresses'], message: 'IPv6 addresses need ferry.io/ip-address-type=dualstack' });
+  }
+  const lb = a['ferry.io/load-balancer-attributes'] ?? {};
+  const named: Array<[AnnotationKey, string, string | undefined]> = [
+    ['ferry.io/cross-zone', 'load_balancing.cross_zone.enabled', a['ferry.io/cross-zone']?.toString()],
+    ['ferry.io/deletion-protection', 'deletion_protection.enabled', a['ferry.io/deletion-protection']?.toString()],
+  ];
+  for (const [key, attribute, value] of named) {
+    if (value !== undefined && lb[attribute] !== undefined && lb[attribute] !== value) {
+      ctx.addIssue({ code: 'custom', path: ['ferry.io/load-balancer-attributes'], message: `sets ${attribute}=${lb[attribute]} but ${key} says ${value}; keep one of the two` });
+    }
+  }
+  if (lb['access_logs.s3.enabled'] === 'true' && !lb['access_logs.s3.bucket']) {
+    ctx.addIssue({ code: 'custom', path: ['ferry.io/load-balancer-attributes'], message: 'access_logs.s3.enabled=true needs access_logs.s3.bucket' });
+  }
+  const tg = a['ferry.io/target-group-attributes'] ?? {};
+  const tgNamed: Array<[AnnotationKey, string]> = [
+    ['ferry.io/deregistration-delay', 'deregistration_delay.timeout_seconds'],
+    ['ferry.io/proxy-protocol', 'proxy_protocol_v2.enabled'],
+  ];
+  for (const [key, attribute] of tgNamed) {
+    if (a[key] !== undefined && tg[attribute] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ferry.io/target-group-attributes'], message: `sets ${attribute}, which ${key} sets too; keep one of the two` });
+    }
   }
   if (a['ferry.io/healthcheck-protocol'] === 'TCP') {
     for (const key of ['ferry.io/healthcheck-path', 'ferry.io/healthcheck-success-codes'] as const) {

@@ -1,20 +1,23 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { ConfigError } from '../errors';
-import { formatCidr, parseCidr } from '../util/net';
 import { parseAnnotations, type Annotations } from './annotations';
+import { LOAD_BALANCER_ATTRIBUTES, attributeDefaults } from './attributes';
+import { buildHealthCheck } from './health-check';
 import { MAX_LISTENERS } from './limits';
-import { loadBalancerName, securityGroupName, targetGroupName } from './names';
+import { loadBalancerName } from './names';
 import { candidateNodes, defaultTargetType, targetIds } from './nodes';
-import { groupPorts, listenerProtocol, selects, unknownPorts, type PortGroup } from './ports';
+import { groupPorts, listenerProtocol, unknownPorts } from './ports';
+import { buildBackend, buildSecurityGroups } from './security';
 import { serviceRef, wantsLoadBalancer, type ServiceClassConfig } from './service';
 import { ownershipTags, serviceKey } from './tags';
+import { buildTargetGroup } from './target-group';
 import type {
-  HealthCheck,
-  IngressRule,
   ListenerModel,
   LoadBalancerModel,
   LoadBalancerSpec,
+  Scheme,
   ServiceRef,
+  SubnetAddresses,
   SubnetSelector,
   TargetGroupModel,
   TargetType,
@@ -24,7 +27,11 @@ export interface ClusterConfig extends ServiceClassConfig {
   clusterName: string;
   /** The node agent's health port, checked for externalTrafficPolicy Cluster (kube-proxy: 10256). */
   nodeHealthPort: number;
+  /** The API server's --service-node-port-range, which the nodes admit from the NLBs. */
+  nodePortRange?: { min: number; max: number };
 }
+
+export const DEFAULT_NODE_PORT_RANGE = { min: 30000, max: 32767 };
 
 export const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
 
@@ -78,104 +85,69 @@ function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[]
   const tlsPorts = ann['ferry.io/ssl-cert'] ? (ann['ferry.io/ssl-ports'] ?? ['*']) : undefined;
   const healthCheck = buildHealthCheck(service, ann, config);
   const extraTags = ann['ferry.io/additional-tags'] ?? {};
+  const addresses = subnetAddresses(ann);
 
-  const name = ann['ferry.io/name'] ?? loadBalancerName(cluster, ref, scheme);
+  const name = ann['ferry.io/name'] ?? loadBalancerName(cluster, ref, scheme, addresses);
   const targetGroups: TargetGroupModel[] = [];
   const listeners: ListenerModel[] = [];
+  const listenerAttributes = ann['ferry.io/listener-attributes'];
+  if (listenerAttributes && !groups.some((g) => listenerProtocol(g, tlsPorts) === 'TCP')) {
+    throw new ConfigError('annotation ferry.io/listener-attributes applies to TCP listeners, and this Service has none');
+  }
   for (const group of groups) {
-    const tg = buildTargetGroup(group, { ref, cluster, loadBalancer: name, targetType, ids, healthCheck, extraTags, ann, service });
-    targetGroups.push(tg);
     const protocol = listenerProtocol(group, tlsPorts);
+    const tg = buildTargetGroup(group, protocol, { ref, cluster, loadBalancer: name, targetType, ids, healthCheck, extraTags, ann, service });
+    targetGroups.push(tg);
+    const tls = protocol === 'TLS';
     listeners.push({
       port: group.port,
       protocol,
       targetGroup: tg.name,
-      certificates: protocol === 'TLS' ? (ann['ferry.io/ssl-cert'] ?? []) : [],
+      certificates: tls ? (ann['ferry.io/ssl-cert'] ?? []) : [],
+      attributes: protocol === 'TCP' ? { ...listenerAttributes } : {},
       tags: { ...extraTags, ...ownershipTags(cluster, ref, `${serviceKey(ref)}:${group.port}`) },
-      ...(protocol === 'TLS' ? { sslPolicy: ann['ferry.io/ssl-negotiation-policy'] ?? DEFAULT_SSL_POLICY } : {}),
+      ...(tls ? { sslPolicy: ann['ferry.io/ssl-negotiation-policy'] ?? DEFAULT_SSL_POLICY } : {}),
+      ...(tls && ann['ferry.io/alpn-policy'] ? { alpnPolicy: ann['ferry.io/alpn-policy'] } : {}),
     });
   }
 
+  const backend =
+    ann['ferry.io/manage-backend-security-group-rules'] === false
+      ? null
+      : buildBackend(targetGroups, healthCheck, { cluster, nodePortRange: config.nodePortRange ?? DEFAULT_NODE_PORT_RANGE });
   return {
     name,
     explicitName: ann['ferry.io/name'] !== undefined,
     scheme,
     ipAddressType,
     subnets: subnetSelector(ann, scheme, cluster),
-    securityGroups: buildSecurityGroups(service, ann, listeners, { ref, cluster, extraTags, ipAddressType }),
-    attributes: {
-      'deletion_protection.enabled': String(ann['ferry.io/deletion-protection'] ?? false),
-      'load_balancing.cross_zone.enabled': String(ann['ferry.io/cross-zone'] ?? false),
-    },
+    ...(addresses ? { addresses } : {}),
+    securityGroups: buildSecurityGroups(service, ann, listeners, backend !== null, { ref, cluster, extraTags, ipAddressType }),
+    backend,
+    attributes: loadBalancerAttributes(ann, scheme),
     tags: { ...extraTags, ...ownershipTags(cluster, ref, 'LoadBalancer') },
     listeners,
     targetGroups,
   };
 }
 
-interface TargetGroupInputs {
-  ref: ServiceRef;
-  cluster: string;
-  loadBalancer: string;
-  targetType: TargetType;
-  ids: string[];
-  healthCheck: HealthCheck;
-  extraTags: Record<string, string>;
-  ann: Annotations;
-  service: V1Service;
-}
-
-function buildTargetGroup(group: PortGroup, i: TargetGroupInputs): TargetGroupModel {
-  const affinity = i.service.spec?.sessionAffinity === 'ClientIP';
+/** AWS's defaults, then `ferry.io/load-balancer-attributes`, then the named annotations (the schema refuses disagreement). */
+function loadBalancerAttributes(ann: Annotations, scheme: Scheme): Record<string, string> {
   return {
-    name: targetGroupName(i.cluster, i.ref, {
-      loadBalancer: i.loadBalancer,
-      servicePort: group.port,
-      protocol: group.protocol,
-      targetType: i.targetType,
-    }),
-    servicePort: group.port,
-    protocol: group.protocol,
-    port: group.nodePort,
-    targetType: i.targetType,
-    healthCheck: i.healthCheck,
-    attributes: {
-      'deregistration_delay.timeout_seconds': String(i.ann['ferry.io/deregistration-delay'] ?? 300),
-      'proxy_protocol_v2.enabled': String(selects(i.ann['ferry.io/proxy-protocol'], group)),
-      // ClientIP affinity maps to NLB source-IP stickiness; the Service's timeout has no NLB counterpart.
-      'stickiness.enabled': String(affinity),
-      'stickiness.type': 'source_ip',
-    },
-    tags: { ...i.extraTags, ...ownershipTags(i.cluster, i.ref, `${serviceKey(i.ref)}:${group.port}`) },
-    targets: i.ids.map((id) => ({ id, port: group.nodePort })),
+    ...attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme }),
+    ...ann['ferry.io/load-balancer-attributes'],
+    ...(ann['ferry.io/deletion-protection'] !== undefined ? { 'deletion_protection.enabled': String(ann['ferry.io/deletion-protection']) } : {}),
+    ...(ann['ferry.io/cross-zone'] !== undefined ? { 'load_balancing.cross_zone.enabled': String(ann['ferry.io/cross-zone']) } : {}),
   };
 }
 
-/**
- * docs/design.md §3: externalTrafficPolicy Local checks the Service's healthCheckNodePort (only nodes
- * with a local endpoint pass); Cluster checks the node agent's own health port, so a draining
- * node leaves the NLB before it goes. Annotations override either.
- */
-function buildHealthCheck(service: V1Service, ann: Annotations, config: ClusterConfig): HealthCheck {
-  const local = service.spec?.externalTrafficPolicy === 'Local';
-  let port: number | 'traffic-port' = config.nodeHealthPort;
-  if (local) {
-    const hcnp = service.spec?.healthCheckNodePort;
-    if (!hcnp) throw new ConfigError('spec.healthCheckNodePort is missing although externalTrafficPolicy is Local');
-    port = hcnp;
-  }
-  const protocol = ann['ferry.io/healthcheck-protocol'] ?? 'HTTP';
-  const http = protocol !== 'TCP';
-  return {
-    protocol,
-    port: ann['ferry.io/healthcheck-port'] ?? port,
-    ...(http ? { path: ann['ferry.io/healthcheck-path'] ?? '/healthz' } : {}),
-    ...(http ? { successCodes: ann['ferry.io/healthcheck-success-codes'] ?? '200-399' } : {}),
-    intervalSeconds: ann['ferry.io/healthcheck-interval'] ?? 10,
-    timeoutSeconds: ann['ferry.io/healthcheck-timeout'] ?? 6,
-    healthyThreshold: ann['ferry.io/healthcheck-healthy-threshold'] ?? 2,
-    unhealthyThreshold: ann['ferry.io/healthcheck-unhealthy-threshold'] ?? 2,
+function subnetAddresses(ann: Annotations): SubnetAddresses | undefined {
+  const addresses: SubnetAddresses = {
+    ...(ann['ferry.io/eip-allocations'] ? { allocationIds: ann['ferry.io/eip-allocations'] } : {}),
+    ...(ann['ferry.io/private-ipv4-addresses'] ? { privateIPv4Addresses: ann['ferry.io/private-ipv4-addresses'] } : {}),
+    ...(ann['ferry.io/ipv6-addresses'] ? { ipv6Addresses: ann['ferry.io/ipv6-addresses'].map((a) => a.toLowerCase()) } : {}),
   };
+  return Object.keys(addresses).length > 0 ? addresses : undefined;
 }
 
 function subnetSelector(ann: Annotations, scheme: string, cluster: string): SubnetSelector {
@@ -192,54 +164,6 @@ function subnetSelector(ann: Annotations, scheme: string, cluster: string): Subn
     roleTag: scheme === 'internal' ? 'kubernetes.io/role/internal-elb' : 'kubernetes.io/role/elb',
     clusterTag: `kubernetes.io/cluster/${cluster}`,
   };
-}
-
-function buildSecurityGroups(
-  service: V1Service,
-  ann: Annotations,
-  listeners: readonly ListenerModel[],
-  i: { ref: ServiceRef; cluster: string; extraTags: Record<string, string>; ipAddressType: string },
-): LoadBalancerSpec['securityGroups'] {
-  const ranges = service.spec?.loadBalancerSourceRanges;
-  const own = ann['ferry.io/security-groups'];
-  if (own) {
-    if (ranges && ranges.length > 0) {
-      throw new ConfigError(
-        'spec.loadBalancerSourceRanges needs the security group ferry manages, but ferry.io/security-groups brings your own; put the rules in your groups or remove one of the two',
-      );
-    }
-    return { ids: [...own].sort() };
-  }
-  const cidrs = ranges && ranges.length > 0 ? ranges.map((r, n) => parseSourceRange(r, n)) : defaultCidrs(i.ipAddressType);
-  const ingress: IngressRule[] = [];
-  for (const listener of listeners) {
-    const protocols: Array<'tcp' | 'udp'> =
-      listener.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : listener.protocol === 'UDP' ? ['udp'] : ['tcp'];
-    for (const protocol of protocols) {
-      for (const cidr of cidrs) ingress.push({ protocol, port: listener.port, cidr });
-    }
-  }
-  ingress.sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || a.cidr.localeCompare(b.cidr));
-  return {
-    managed: {
-      name: securityGroupName(i.cluster, i.ref),
-      description: `ferry: load balancer of ${serviceKey(i.ref)} in cluster ${i.cluster}`,
-      tags: { ...i.extraTags, ...ownershipTags(i.cluster, i.ref, 'SecurityGroup') },
-      ingress,
-    },
-  };
-}
-
-function defaultCidrs(ipAddressType: string): string[] {
-  return ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
-}
-
-function parseSourceRange(raw: string, index: number): string {
-  const cidr = parseCidr(raw);
-  if (cidr) return formatCidr(cidr);
-  throw new ConfigError(
-    `spec.loadBalancerSourceRanges[${index}] "${raw}" is not a CIDR: write an IPv4 or IPv6 block such as 203.0.113.0/24`,
-  );
 }
 
 function noNodesMessage(total: number, candidates: number, targetType: TargetType): string {

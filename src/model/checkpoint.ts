@@ -10,7 +10,7 @@ import type { LoadBalancerModel } from './types';
  * Bump MODEL_VERSION when the meaning of a model changes, so upgraded ferry re-checks every
  * Service once.
  */
-export const MODEL_VERSION = '1';
+export const MODEL_VERSION = '2';
 
 export interface Checkpoint {
   spec: string;

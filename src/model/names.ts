@@ -1,5 +1,5 @@
 import { hash } from '../util/hash';
-import type { Scheme, ServiceRef, TargetGroupProtocol, TargetType } from './types';
+import type { Scheme, ServiceRef, SubnetAddresses, TargetGroupProtocol, TargetType } from './types';
 
 /**
  * Deterministic AWS names, at most 32 characters (the ELBv2 limit for both load balancers
@@ -9,7 +9,8 @@ import type { Scheme, ServiceRef, TargetGroupProtocol, TargetType } from './type
  * The hash covers every input that AWS cannot change in place, so a change that forces
  * replacement yields a new name and the replacement can be created before the old resource
  * goes (no `DuplicateLoadBalancerName`, no listener pointing nowhere):
- * - load balancer: cluster, Service UID, scheme;
+ * - load balancer: cluster, Service UID, scheme, and its fixed addresses when it has any
+ *   (AWS sets subnet mappings only at creation);
  * - target group: cluster, Service UID, its load balancer's name (a network target group
  *   serves one load balancer only, so a replaced NLB needs new groups too), service port,
  *   protocol, target type;
@@ -18,8 +19,11 @@ import type { Scheme, ServiceRef, TargetGroupProtocol, TargetType } from './type
  *
  * The Service UID keeps a re-created Service from adopting its predecessor's resources.
  */
-export function loadBalancerName(cluster: string, service: ServiceRef, scheme: Scheme): string {
-  return compose(service, hash(cluster, service.uid, scheme));
+export function loadBalancerName(cluster: string, service: ServiceRef, scheme: Scheme, addresses?: SubnetAddresses): string {
+  const fixed = addresses
+    ? [...(addresses.allocationIds ?? []), ...(addresses.privateIPv4Addresses ?? []), ...(addresses.ipv6Addresses ?? [])].sort()
+    : [];
+  return compose(service, hash(cluster, service.uid, scheme, ...fixed));
 }
 
 export function targetGroupName(
@@ -35,6 +39,11 @@ export function targetGroupName(
 
 export function securityGroupName(cluster: string, service: ServiceRef): string {
   return compose(service, hash(cluster, service.uid, 'security-group'));
+}
+
+/** The cluster's one backend security group (per VPC; group names are unique per VPC). */
+export function backendSecurityGroupName(cluster: string): string {
+  return `ferry-backend-${cluster}`;
 }
 
 /**

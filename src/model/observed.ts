@@ -12,6 +12,17 @@ export interface ObservedState {
   loadBalancers: ObservedLoadBalancer[];
   targetGroups: ObservedTargetGroup[];
   securityGroups: ObservedSecurityGroup[];
+  /** The backend group and the nodes' groups; undefined when not read (the model wants no backend rules, or a narrow scope). */
+  backend?: ObservedBackend;
+}
+
+export interface ObservedBackend {
+  /** ferry's backend groups of this cluster (one per VPC). */
+  groups: ObservedSecurityGroup[];
+  /** The security groups of the target nodes that carry the cluster tag, with their rules. */
+  nodeGroups: ObservedSecurityGroup[];
+  /** Target nodes none of whose security groups carries the cluster tag: ferry may open none of them. */
+  untaggedNodes: string[];
 }
 
 export interface ObservedLoadBalancer {
@@ -37,6 +48,9 @@ export interface ObservedListener {
   /** The default certificate first, then the listener's additional certificates. */
   certificates: string[];
   sslPolicy: string | undefined;
+  alpnPolicy: string | undefined;
+  /** Read only when the model sets listener attributes. */
+  attributes?: Record<string, string>;
 }
 
 export interface ObservedTargetGroup {
@@ -54,12 +68,13 @@ export interface ObservedTargetGroup {
   targets?: Target[];
 }
 
-/** One ingress permission, flattened to a single CIDR. */
+/** One ingress permission, flattened to a single source: a CIDR or a security group. */
 export interface ObservedRule {
   protocol: string;
   fromPort: number;
   toPort: number;
-  cidr: string;
+  cidr?: string;
+  sourceGroup?: string;
 }
 
 export interface ObservedSecurityGroup {

@@ -1,11 +1,11 @@
 import type { V1ServicePort } from '@kubernetes/client-node';
 import { ConfigError } from '../errors';
-import type { ListenerProtocol, TargetGroupProtocol } from './types';
+import type { ListenerProtocol, PortProtocol } from './types';
 
 /** One NLB listener's worth of Service ports: a port number with its protocols merged. */
 export interface PortGroup {
   port: number;
-  protocol: TargetGroupProtocol;
+  protocol: PortProtocol;
   nodePort: number;
   /** Names of the Service ports in the group, for `ferry.io/ssl-ports` and `proxy-protocol`. */
   names: string[];

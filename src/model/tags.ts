@@ -6,8 +6,8 @@ import type { ServiceRef } from './types';
  * | key                | value                                      |
  * |--------------------|--------------------------------------------|
  * | `ferry.io/cluster` | the cluster name (`FERRY_CLUSTER_NAME`)    |
- * | `ferry.io/service` | `<namespace>/<name>` of the Service        |
- * | `ferry.io/resource`| `LoadBalancer`, `SecurityGroup`, or `<namespace>/<name>:<port>` for a target group |
+ * | `ferry.io/service` | `<namespace>/<name>` of the Service, or `cluster-wide` |
+ * | `ferry.io/resource`| `LoadBalancer`, `SecurityGroup`, `BackendSecurityGroup`, or `<namespace>/<name>:<port>` for a target group |
  *
  * ferry never modifies or deletes a resource whose `ferry.io/cluster` tag is not its own
  * cluster's. The CDK IAM policy enforces the same rule on the AWS side, and no tag call may
@@ -18,6 +18,12 @@ export const TAG_SERVICE = 'ferry.io/service';
 export const TAG_RESOURCE = 'ferry.io/resource';
 
 export const OWNERSHIP_KEYS: readonly string[] = [TAG_CLUSTER, TAG_SERVICE, TAG_RESOURCE];
+
+/**
+ * `ferry.io/service` of what serves the whole cluster rather than one Service (the backend
+ * security group). No Service key can equal it: those always hold a `/`.
+ */
+export const CLUSTER_WIDE = 'cluster-wide';
 
 export function serviceKey(service: { namespace: string; name: string }): string {
   return `${service.namespace}/${service.name}`;

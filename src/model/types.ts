@@ -6,8 +6,12 @@
 export type Scheme = 'internal' | 'internet-facing';
 export type TargetType = 'instance' | 'ip';
 export type IpAddressType = 'ipv4' | 'dualstack';
-export type TargetGroupProtocol = 'TCP' | 'UDP' | 'TCP_UDP';
-export type ListenerProtocol = TargetGroupProtocol | 'TLS';
+/** A Service port's own protocols, as one listener carries them. */
+export type PortProtocol = 'TCP' | 'UDP' | 'TCP_UDP';
+/** TLS: ferry.io/backend-protocol=tls, TLS from the NLB to the targets. */
+export type TargetGroupProtocol = PortProtocol | 'TLS';
+export type ListenerProtocol = PortProtocol | 'TLS';
+export type AlpnPolicy = 'HTTP1Only' | 'HTTP2Only' | 'HTTP2Optional' | 'HTTP2Preferred' | 'None';
 
 export interface ServiceRef {
   namespace: string;
@@ -45,7 +49,7 @@ export interface TargetGroupModel {
   port: number;
   targetType: TargetType;
   healthCheck: HealthCheck;
-  /** Only the attributes ferry manages; others are left as AWS has them. */
+  /** Every attribute AWS documents for NLB target groups: the annotations', else AWS's defaults. */
   attributes: Record<string, string>;
   tags: Record<string, string>;
   /** Sorted by id, then port. */
@@ -61,6 +65,10 @@ export interface ListenerModel {
   certificates: string[];
   /** TLS only. */
   sslPolicy?: string;
+  /** TLS only, `ferry.io/alpn-policy`. */
+  alpnPolicy?: AlpnPolicy;
+  /** TCP only, and only what `ferry.io/listener-attributes` sets (each read costs a call). */
+  attributes: Record<string, string>;
   /** Set at creation, so that IAM can require the ownership tag on listener calls too. */
   tags: Record<string, string>;
 }
@@ -69,6 +77,40 @@ export interface IngressRule {
   protocol: 'tcp' | 'udp';
   port: number;
   cidr: string;
+}
+
+/** A rule ferry keeps on the nodes' security groups: from its backend group, on a port range. */
+export interface BackendRule {
+  protocol: 'tcp' | 'udp';
+  fromPort: number;
+  toPort: number;
+}
+
+/**
+ * ferry's backend security group (the AWS Load Balancer Controller's pattern): one per
+ * cluster and VPC, attached to every NLB ferry makes, and the one source the nodes' security
+ * groups admit, so their rule count does not grow with the number of Services.
+ */
+export interface BackendModel {
+  group: Omit<SecurityGroupModel, 'ingress'>;
+  /** What the nodes must admit from it for this Service: NodePorts and health-check ports. */
+  rules: BackendRule[];
+  /**
+   * The tag that marks a node security group ferry may open (`kubernetes.io/cluster/<cluster>`,
+   * as the cloud provider and the AWS Load Balancer Controller use it).
+   */
+  nodeGroupTag: string;
+}
+
+/**
+ * Fixed addresses of the NLB in its subnets (SubnetMappings): Elastic IPs (internet-facing)
+ * or private IPv4 addresses (internal), and IPv6 addresses (dualstack). AWS sets them only
+ * when the NLB is created, so they are part of its name's hash.
+ */
+export interface SubnetAddresses {
+  allocationIds?: string[];
+  privateIPv4Addresses?: string[];
+  ipv6Addresses?: string[];
 }
 
 export interface SecurityGroupModel {
@@ -90,8 +132,12 @@ export interface LoadBalancerSpec {
   scheme: Scheme;
   ipAddressType: IpAddressType;
   subnets: SubnetSelector;
+  addresses?: SubnetAddresses;
   /** The group ferry manages, or the user's own groups from `ferry.io/security-groups`. */
   securityGroups: { managed: SecurityGroupModel } | { ids: string[] };
+  /** null: `ferry.io/manage-backend-security-group-rules=false`, the cluster opens its nodes itself. */
+  backend: BackendModel | null;
+  /** Every attribute AWS documents for NLBs: the annotations', else AWS's defaults. */
   attributes: Record<string, string>;
   tags: Record<string, string>;
   /** Sorted by port. */
@@ -117,5 +163,6 @@ export interface Subnet {
   vpcId: string;
   availabilityZone: string;
   cidr: string;
+  ipv6Cidrs?: string[];
   tags: Record<string, string>;
 }

@@ -1,4 +1,5 @@
 import type {
+  BackendRule,
   HealthCheck,
   IngressRule,
   IpAddressType,
@@ -35,10 +36,20 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
 /** A security group of the NLB: the managed one by name (it may not exist yet), or a user's by ID. */
 export type SecurityGroupRef = { managed: string } | { id: string };
 
+/** A subnet of the NLB with the fixed addresses it gets there (SubnetMappings). */
+export interface SubnetMapping {
+  subnetId: string;
+  allocationId?: string;
+  privateIPv4Address?: string;
+  ipv6Address?: string;
+}
+
 export type Action = { phase: Phase } & (
   | { op: 'CreateSecurityGroup'; group: Omit<SecurityGroupModel, 'ingress'>; vpcId: string }
   | { op: 'AuthorizeSecurityGroupIngress'; group: string; rules: IngressRule[] }
   | { op: 'RevokeSecurityGroupIngress'; groupId: string; group: string; rules: ObservedRule[] }
+  /** Rules on a node security group, sourced from ferry's backend group (named: it may be created in this apply). */
+  | { op: 'AuthorizeBackendIngress'; groupId: string; group: string; backend: SecurityGroupRef; rules: BackendRule[] }
   | { op: 'DeleteSecurityGroup'; groupId: string; group: string }
   | {
       op: 'CreateLoadBalancer';
@@ -46,11 +57,13 @@ export type Action = { phase: Phase } & (
       scheme: Scheme;
       ipAddressType: IpAddressType;
       subnets: string[];
+      /** Instead of `subnets` when the NLB has fixed addresses. */
+      subnetMappings?: SubnetMapping[];
       securityGroups: SecurityGroupRef[];
       tags: Record<string, string>;
     }
   | { op: 'ModifyLoadBalancerAttributes'; loadBalancer: string; attributes: Record<string, string> }
-  | { op: 'SetSubnets'; loadBalancer: string; subnets: string[] }
+  | { op: 'SetSubnets'; loadBalancer: string; subnets: string[]; subnetMappings?: SubnetMapping[] }
   | { op: 'SetSecurityGroups'; loadBalancer: string; securityGroups: SecurityGroupRef[] }
   | { op: 'SetIpAddressType'; loadBalancer: string; ipAddressType: IpAddressType }
   | { op: 'DeleteLoadBalancer'; loadBalancer: string }
@@ -64,6 +77,7 @@ export type Action = { phase: Phase } & (
   | { op: 'RemoveTags'; kind: 'loadBalancer' | 'targetGroup'; resource: string; keys: string[] }
   | { op: 'CreateListener'; loadBalancer: string; listener: ListenerModel }
   | { op: 'ModifyListener'; loadBalancer: string; listener: ListenerModel }
+  | { op: 'ModifyListenerAttributes'; loadBalancer: string; port: number; attributes: Record<string, string> }
   | { op: 'AddListenerCertificates'; loadBalancer: string; port: number; certificates: string[] }
   | { op: 'RemoveListenerCertificates'; loadBalancer: string; port: number; certificates: string[] }
   | { op: 'DeleteListener'; loadBalancer: string; port: number }
@@ -79,11 +93,13 @@ export function describeAction(a: Action): string {
     case 'AuthorizeSecurityGroupIngress':
       return `allow ${a.rules.map((r) => `${r.protocol}/${r.port} from ${r.cidr}`).join(', ')} on ${a.group}`;
     case 'RevokeSecurityGroupIngress':
-      return `revoke ${a.rules.map((r) => `${r.protocol}/${r.fromPort}-${r.toPort} from ${r.cidr}`).join(', ')} on ${a.group}`;
+      return `revoke ${a.rules.map((r) => `${r.protocol}/${r.fromPort}-${r.toPort} from ${r.cidr ?? r.sourceGroup}`).join(', ')} on ${a.group}`;
+    case 'AuthorizeBackendIngress':
+      return `allow ${a.rules.map((r) => `${r.protocol}/${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}`).join(', ')} from ${'id' in a.backend ? a.backend.id : a.backend.managed} on node group ${a.group} (${a.groupId})`;
     case 'DeleteSecurityGroup':
       return `delete security group ${a.group} (${a.groupId})`;
     case 'CreateLoadBalancer':
-      return `create ${a.scheme} load balancer ${a.name} in ${a.subnets.join(', ')}`;
+      return `create ${a.scheme} load balancer ${a.name} in ${a.subnets.join(', ')}${a.subnetMappings?.some(hasAddress) ? ` at ${a.subnetMappings.map(addressOf).filter(Boolean).join(', ')}` : ''}`;
     case 'ModifyLoadBalancerAttributes':
       return `set ${formatMap(a.attributes)} on ${a.loadBalancer}`;
     case 'SetSubnets':
@@ -114,6 +130,8 @@ export function describeAction(a: Action): string {
       return `create ${a.listener.protocol} listener ${a.listener.port} on ${a.loadBalancer} → ${a.listener.targetGroup}`;
     case 'ModifyListener':
       return `point ${a.listener.protocol} listener ${a.listener.port} of ${a.loadBalancer} at ${a.listener.targetGroup}`;
+    case 'ModifyListenerAttributes':
+      return `set ${formatMap(a.attributes)} on listener ${a.port} of ${a.loadBalancer}`;
     case 'AddListenerCertificates':
       return `add ${a.certificates.length} certificate(s) to listener ${a.port} of ${a.loadBalancer}`;
     case 'RemoveListenerCertificates':
@@ -121,6 +139,14 @@ export function describeAction(a: Action): string {
     case 'DeleteListener':
       return `delete listener ${a.port} of ${a.loadBalancer}`;
   }
+}
+
+function hasAddress(m: SubnetMapping): boolean {
+  return addressOf(m) !== '';
+}
+
+function addressOf(m: SubnetMapping): string {
+  return [m.allocationId, m.privateIPv4Address, m.ipv6Address].filter(Boolean).join('+');
 }
 
 function formatMap(m: Record<string, string>): string {

@@ -1,3 +1,4 @@
+import { LISTENER_ATTRIBUTES, attributeDefaults, attributeDrift } from '../model/attributes';
 import type { ObservedLoadBalancer } from '../model/observed';
 import type { ListenerModel, LoadBalancerSpec } from '../model/types';
 import { Phase, type Action } from './actions';
@@ -21,20 +22,32 @@ export function planListeners(
     if (!found) {
       actions.push({ phase: Phase.Listeners, op: 'CreateListener', loadBalancer, listener });
       actions.push(...extraCertificates(loadBalancer, listener, []));
+      actions.push(...listenerAttributes(loadBalancer, listener, {}));
       continue;
     }
     const drifted =
       found.protocol !== listener.protocol ||
       (found.targetGroupArn ? targetGroupNames.get(found.targetGroupArn) : undefined) !== listener.targetGroup ||
-      (listener.protocol === 'TLS' && (found.certificates[0] !== listener.certificates[0] || found.sslPolicy !== listener.sslPolicy));
+      (listener.protocol === 'TLS' &&
+        (found.certificates[0] !== listener.certificates[0] ||
+          found.sslPolicy !== listener.sslPolicy ||
+          (found.alpnPolicy ?? 'None') !== (listener.alpnPolicy ?? 'None')));
     if (drifted) actions.push({ phase: Phase.Listeners, op: 'ModifyListener', loadBalancer, listener });
     actions.push(...extraCertificates(loadBalancer, listener, found.protocol === 'TLS' ? found.certificates.slice(1) : []));
+    if (found.attributes) actions.push(...listenerAttributes(loadBalancer, listener, found.attributes));
   }
   const wanted = new Set(spec.listeners.map((l) => l.port));
   for (const port of existing.keys()) {
     if (!wanted.has(port)) actions.push({ phase: Phase.PruneListeners, op: 'DeleteListener', loadBalancer, port });
   }
   return actions;
+}
+
+/** Attributes set after the listener exists (CreateListener takes none); the rest keep AWS's values. */
+function listenerAttributes(loadBalancer: string, listener: ListenerModel, actual: Record<string, string>): Action[] {
+  const drift = attributeDrift(listener.attributes, actual, attributeDefaults(LISTENER_ATTRIBUTES, { protocol: listener.protocol }));
+  if (Object.keys(drift).length === 0) return [];
+  return [{ phase: Phase.PruneListeners, op: 'ModifyListenerAttributes', loadBalancer, port: listener.port, attributes: drift }];
 }
 
 /** TLS listeners carry their non-default (SNI) certificates separately from the default one. */

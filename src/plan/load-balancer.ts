@@ -1,18 +1,20 @@
+import { LOAD_BALANCER_ATTRIBUTES, attributeDefaults, attributeDrift } from '../model/attributes';
 import type { ObservedLoadBalancer } from '../model/observed';
 import type { LoadBalancerSpec } from '../model/types';
-import { Phase, type Action, type SecurityGroupRef } from './actions';
-import { LOAD_BALANCER_DEFAULTS } from './defaults';
-import { changedEntries, isEmpty, sameSet, tagDrift } from './diff';
+import { Phase, type Action, type SecurityGroupRef, type SubnetMapping } from './actions';
+import { isEmpty, sameSet, tagDrift } from './diff';
 
 /** The NLB itself: create it, or change what AWS can change in place. */
 export function planLoadBalancer(
   spec: LoadBalancerSpec,
   current: ObservedLoadBalancer | undefined,
-  subnets: string[],
+  placement: { subnets: string[]; mappings?: SubnetMapping[] },
   securityGroups: SecurityGroupRef[],
   securityGroupIds: ReadonlyMap<string, string>,
 ): Action[] {
   const name = spec.name;
+  const { subnets, mappings } = placement;
+  const defaults = attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme: spec.scheme });
   if (!current) {
     const actions: Action[] = [
       {
@@ -22,11 +24,12 @@ export function planLoadBalancer(
         scheme: spec.scheme,
         ipAddressType: spec.ipAddressType,
         subnets,
+        ...(mappings ? { subnetMappings: mappings } : {}),
         securityGroups,
         tags: spec.tags,
       },
     ];
-    const nonDefault = changedEntries(spec.attributes, LOAD_BALANCER_DEFAULTS);
+    const nonDefault = attributeDrift(spec.attributes, {}, defaults);
     if (!isEmpty(nonDefault)) {
       actions.push({ phase: Phase.Configure, op: 'ModifyLoadBalancerAttributes', loadBalancer: name, attributes: nonDefault });
     }
@@ -34,7 +37,9 @@ export function planLoadBalancer(
   }
 
   const actions: Action[] = [];
-  if (!sameSet(subnets, current.subnets)) actions.push({ phase: Phase.Configure, op: 'SetSubnets', loadBalancer: name, subnets });
+  if (!sameSet(subnets, current.subnets)) {
+    actions.push({ phase: Phase.Configure, op: 'SetSubnets', loadBalancer: name, subnets, ...(mappings ? { subnetMappings: mappings } : {}) });
+  }
   const wantedIds = securityGroups.map((g) => ('id' in g ? g.id : securityGroupIds.get(g.managed)));
   if (wantedIds.some((id) => id === undefined) || !sameSet(wantedIds as string[], current.securityGroups)) {
     actions.push({ phase: Phase.Configure, op: 'SetSecurityGroups', loadBalancer: name, securityGroups });
@@ -43,7 +48,7 @@ export function planLoadBalancer(
     actions.push({ phase: Phase.Configure, op: 'SetIpAddressType', loadBalancer: name, ipAddressType: spec.ipAddressType });
   }
   if (current.attributes) {
-    const drift = changedEntries(spec.attributes, current.attributes);
+    const drift = attributeDrift(spec.attributes, current.attributes, defaults);
     if (!isEmpty(drift)) actions.push({ phase: Phase.Configure, op: 'ModifyLoadBalancerAttributes', loadBalancer: name, attributes: drift });
   }
   const tags = tagDrift(spec.tags, current.tags);

@@ -7,7 +7,7 @@ import { targetDrift } from './diff';
 import { planListeners } from './listeners';
 import { planLoadBalancer } from './load-balancer';
 import { planSecurityGroups } from './security-groups';
-import { chooseSubnets } from './subnets';
+import { chooseSubnets, mapAddresses } from './subnets';
 import { planTargetGroup, registrations } from './target-groups';
 
 export interface PlanContext {
@@ -49,11 +49,12 @@ function planEnsure(spec: LoadBalancerSpec, observed: ObservedState, mine: Mine,
       `load balancer ${spec.name} is ${current.scheme} but the Service asks for ${spec.scheme}; AWS cannot change a scheme in place and ferry.io/name pins the name, so change ferry.io/name together with ferry.io/scheme`,
     );
   }
-  const { vpcId, subnets } = chooseSubnets(spec.subnets, observed.subnets ?? [], current?.vpcId, ctx.vpcId);
+  const { vpcId, subnets, chosen } = chooseSubnets(spec.subnets, observed.subnets ?? [], current?.vpcId, ctx.vpcId);
+  const mappings = spec.addresses ? mapAddresses(spec.addresses, chosen) : undefined;
   const actions: Action[] = [];
-  const security = planSecurityGroups(spec, observed.securityGroups, vpcId);
+  const security = planSecurityGroups(spec, observed.securityGroups, observed.backend, vpcId);
   actions.push(...security.actions);
-  actions.push(...planLoadBalancer(spec, current, subnets, security.refs, security.currentIds));
+  actions.push(...planLoadBalancer(spec, current, { subnets, ...(mappings ? { mappings } : {}) }, security.refs, security.currentIds));
 
   const tgByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
   for (const tg of spec.targetGroups) {

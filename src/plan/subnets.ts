@@ -1,5 +1,7 @@
 import { ConfigError } from '../errors';
-import type { Subnet, SubnetSelector } from '../model/types';
+import type { Subnet, SubnetAddresses, SubnetSelector } from '../model/types';
+import { cidrSet, parseCidr } from '../util/net';
+import type { SubnetMapping } from './actions';
 
 /**
  * Chooses the NLB's subnets from the candidates AWS returned for the selector: one per
@@ -11,7 +13,7 @@ export function chooseSubnets(
   candidates: readonly Subnet[],
   vpcId: string | undefined,
   allowedVpc?: string,
-): { vpcId: string; subnets: string[] } {
+): { vpcId: string; subnets: string[]; chosen: Subnet[] } {
   const chosen = selector.kind === 'explicit' ? explicit(selector, candidates) : discovered(selector, candidates, vpcId ?? allowedVpc);
   const outside = allowedVpc ? chosen.filter((s) => s.vpcId !== allowedVpc) : [];
   if (outside.length > 0) {
@@ -30,7 +32,43 @@ export function chooseSubnets(
   if (vpcId && vpcs[0] !== vpcId) {
     throw new ConfigError(`the load balancer is in ${vpcId} but the chosen subnets are in ${vpcs[0]}; a load balancer cannot change VPC`);
   }
-  return { vpcId: vpcs[0]!, subnets: chosen.map((s) => s.id).sort() };
+  const sorted = [...chosen].sort((a, b) => a.id.localeCompare(b.id));
+  return { vpcId: vpcs[0]!, subnets: sorted.map((s) => s.id), chosen: sorted };
+}
+
+/**
+ * The NLB's fixed addresses placed in its subnets: a private IPv4 or IPv6 address goes to
+ * the subnet whose block holds it; Elastic IPs have no subnet of their own, so they go in the
+ * order of the subnets' Availability Zones. Each subnet takes one of each kind or none.
+ */
+export function mapAddresses(addresses: SubnetAddresses, subnets: readonly Subnet[]): SubnetMapping[] {
+  const byZone = [...subnets].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone));
+  const mappings = new Map<string, SubnetMapping>(byZone.map((s) => [s.id, { subnetId: s.id }]));
+  const count = (kind: string, values: readonly string[], annotation: string) => {
+    if (values.length !== subnets.length) {
+      throw new ConfigError(
+        `annotation ${annotation} gives ${values.length} ${kind}, but the load balancer has ${subnets.length} subnets (${byZone.map((s) => `${s.id} in ${s.availabilityZone}`).join(', ')}): give one per subnet`,
+      );
+    }
+  };
+  if (addresses.allocationIds) {
+    count('Elastic IPs', addresses.allocationIds, 'ferry.io/eip-allocations');
+    byZone.forEach((s, i) => (mappings.get(s.id)!.allocationId = addresses.allocationIds![i]));
+  }
+  const place = (values: readonly string[] | undefined, annotation: string, blocks: (s: Subnet) => string[], field: 'privateIPv4Address' | 'ipv6Address') => {
+    if (!values) return;
+    count('addresses', values, annotation);
+    for (const ip of values) {
+      const home = byZone.find((s) => blocks(s).some((b) => parseCidr(b) && cidrSet([parseCidr(b)!]).has(ip)));
+      if (!home) throw new ConfigError(`annotation ${annotation} names ${ip}, which lies in none of the load balancer's subnets (${byZone.map((s) => `${s.id} ${blocks(s).join(' ')}`).join(', ')})`);
+      const mapping = mappings.get(home.id)!;
+      if (mapping[field]) throw new ConfigError(`annotation ${annotation} names ${mapping[field]} and ${ip}, both in ${home.id}: give one per subnet`);
+      mapping[field] = ip;
+    }
+  };
+  place(addresses.privateIPv4Addresses, 'ferry.io/private-ipv4-addresses', (s) => [s.cidr], 'privateIPv4Address');
+  place(addresses.ipv6Addresses, 'ferry.io/ipv6-addresses', (s) => s.ipv6Cidrs ?? [], 'ipv6Address');
+  return [...mappings.values()].sort((a, b) => a.subnetId.localeCompare(b.subnetId));
 }
 
 function explicit(selector: Extract<SubnetSelector, { kind: 'explicit' }>, candidates: readonly Subnet[]): Subnet[] {

@@ -2,8 +2,9 @@ import type { ObservedTargetGroup } from '../model/observed';
 import type { HealthCheck, Target, TargetGroupModel } from '../model/types';
 import { chunk } from '../util/limit';
 import { Phase, type Action } from './actions';
-import { TARGET_GROUP_DEFAULTS, TARGETS_PER_CALL } from './defaults';
-import { changedEntries, isEmpty, tagDrift, targetDrift } from './diff';
+import { TARGET_GROUP_ATTRIBUTES, attributeDefaults, attributeDrift } from '../model/attributes';
+import { TARGETS_PER_CALL } from './defaults';
+import { isEmpty, tagDrift, targetDrift } from './diff';
 
 /**
  * One target group: create it with everything it needs, or bring an existing one in line.
@@ -14,7 +15,7 @@ export function planTargetGroup(tg: TargetGroupModel, current: ObservedTargetGro
   if (!current) {
     const { targets, attributes, ...group } = tg;
     const actions: Action[] = [{ phase: Phase.Create, op: 'CreateTargetGroup', group, vpcId }];
-    const nonDefault = changedEntries(attributes, TARGET_GROUP_DEFAULTS);
+    const nonDefault = attributeDrift(attributes, {}, defaultsOf(tg));
     if (!isEmpty(nonDefault)) {
       actions.push({ phase: Phase.Configure, op: 'ModifyTargetGroupAttributes', targetGroup: tg.name, attributes: nonDefault });
     }
@@ -26,7 +27,7 @@ export function planTargetGroup(tg: TargetGroupModel, current: ObservedTargetGro
     actions.push({ phase: Phase.Configure, op: 'ModifyTargetGroup', targetGroup: tg.name, healthCheck: tg.healthCheck });
   }
   if (current.attributes) {
-    const drift = changedEntries(tg.attributes, current.attributes);
+    const drift = attributeDrift(tg.attributes, current.attributes, defaultsOf(tg));
     if (!isEmpty(drift)) {
       actions.push({ phase: Phase.Configure, op: 'ModifyTargetGroupAttributes', targetGroup: tg.name, attributes: drift });
     }
@@ -50,6 +51,10 @@ export function registrations(targetGroup: string, drift: { register: Target[]; 
       (targets): Action => ({ phase: Phase.Configure, op: 'DeregisterTargets', targetGroup, targets }),
     ),
   ];
+}
+
+function defaultsOf(tg: TargetGroupModel): Record<string, string> {
+  return attributeDefaults(TARGET_GROUP_ATTRIBUTES, { protocol: tg.protocol, targetType: tg.targetType });
 }
 
 function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {

@@ -4,19 +4,23 @@ import type { AwsClients } from '../aws/clients';
 import { inventory, type Inventory } from '../aws/inventory';
 import { describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
-import { hasFinalizer, serviceRef, wantsLoadBalancer, type ServiceClassConfig } from '../model/service';
-import { TAG_SERVICE, serviceKey } from '../model/tags';
+import type { ClusterConfig } from '../model/build';
+import { BACKEND_RESOURCE } from '../model/security';
+import { hasFinalizer, serviceRef, wantsLoadBalancer } from '../model/service';
+import { TAG_RESOURCE, TAG_SERVICE, serviceKey } from '../model/tags';
 import { describeAction } from '../plan/actions';
 import { plan } from '../plan/plan';
+import { sweepBackend, type BackendSweepReport } from './backend';
 
-export interface GcOptions extends ServiceClassConfig {
-  clusterName: string;
+export interface GcOptions extends ClusterConfig {
   awsConcurrency: number;
 }
 
 export interface GcReport {
   /** Per orphaned Service key: what was deleted, or why nothing was. */
   services: Array<{ service: string; deleted: string[]; error?: string }>;
+  /** The nodes' backend rules kept to what the Services need (see sweepBackend). */
+  backend: BackendSweepReport;
 }
 
 /**
@@ -33,7 +37,7 @@ export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: Gc
   const byKey = new Map(services.map((s) => [serviceKey(serviceRef(s)), s]));
   const orphans = groupOrphans(owned, byKey, options);
 
-  const report: GcReport = { services: [] };
+  const report: GcReport = { services: [], backend: { done: [] } };
   for (const [key, observed] of orphans) {
     const [namespace = '', name = ''] = key.split('/');
     try {
@@ -44,6 +48,11 @@ export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: Gc
     } catch (err) {
       report.services.push({ service: key, deleted: [], error: describeError(err) });
     }
+  }
+  try {
+    report.backend = await sweepBackend(kube, scoped, options, owned.loadBalancers);
+  } catch (err) {
+    report.backend = { done: [], skipped: describeError(err) };
   }
   return report;
 }
@@ -62,6 +71,8 @@ function groupOrphans(owned: Inventory, services: Map<string, V1Service>, option
   };
   for (const kind of ['loadBalancers', 'targetGroups', 'securityGroups'] as const) {
     for (const resource of owned[kind]) {
+      // The backend group serves the whole cluster; sweepBackend decides when it goes.
+      if (resource.tags[TAG_RESOURCE] === BACKEND_RESOURCE) continue;
       const key = resource.tags[TAG_SERVICE];
       if (isOrphan(key)) (groupOf(key!)[kind] as Array<typeof resource>).push(resource);
     }

@@ -2,6 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { apply } from '../aws/apply';
 import type { AwsClients } from '../aws/clients';
 import { observe, observeTargets } from '../aws/observe';
+import type { NodeGroupsRequest } from '../aws/observe-backend';
 import type { ObservedState } from '../model/observed';
 import { ConfigError, ConflictError, DeadlineError, OwnershipError, describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
@@ -12,6 +13,7 @@ import { serviceKey } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
 import type { Action } from '../plan/actions';
 import { plan } from '../plan/plan';
+import { sweepBackend } from './backend';
 import {
   CHECKPOINT_ANNOTATION,
   RESOURCES_ANNOTATION,
@@ -156,6 +158,9 @@ export class Reconciler {
     const result = await apply(aws, actions, observed);
 
     if (!spec) {
+      // The last Service that needed the nodes' backend rules takes them along, before it is
+      // let go, so that an interrupted sweep is finished by the next reconcile.
+      if (hasFinalizer(service) || hasRecord(service)) await sweepBackend(this.kube, aws, this.options);
       await this.finishDeletion(service, actions.length > 0);
       return { service: key, outcome: actions.length > 0 || hasFinalizer(service) ? 'deleted' : 'in-sync', actions };
     }
@@ -190,6 +195,8 @@ export class Reconciler {
       ...(spec ? { subnets: { selector: spec.subnets, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) } } : {}),
       readTargets: spec !== null && (full || !checkpoint || record.checkpoint?.targets !== checkpoint.targets),
       details: spec !== null,
+      ...(spec ? { listenerAttributes: spec.listeners.filter((l) => Object.keys(l.attributes).length > 0).map((l) => l.port) } : {}),
+      ...(spec?.backend ? { backend: nodeGroupsRequest(spec) } : {}),
     };
     // Only the registrations can differ when the rest of the model is as last applied.
     if (!full && checkpoint && record.checkpoint?.spec === checkpoint.spec) {
@@ -242,6 +249,16 @@ export class Reconciler {
       // The outcome is still returned to the host and logged there.
     }
   }
+}
+
+/** The target nodes whose security groups must admit the backend group. */
+function nodeGroupsRequest(spec: LoadBalancerSpec): NodeGroupsRequest {
+  const first = spec.targetGroups[0];
+  return {
+    targetType: first?.targetType ?? 'instance',
+    targets: [...new Set(spec.targetGroups.flatMap((tg) => tg.targets.map((t) => t.id)))].sort(),
+    nodeGroupTag: spec.backend!.nodeGroupTag,
+  };
 }
 
 function desiredNames(spec: LoadBalancerSpec | null): ResourceNames {

@@ -167,9 +167,9 @@ describe('FerryController permissions', () => {
     expect(actions).toContain('elasticloadbalancing:DeleteLoadBalancer');
   });
 
-  it('attaches the load-balancer and network policies to the reconciler and resync only', () => {
+  it('attaches the three load-balancer and network policies to the reconciler and resync only', () => {
     const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
-    expect(managed).toHaveLength(2);
+    expect(managed).toHaveLength(3);
     for (const policy of managed) {
       expect(policy.Properties.Roles).toEqual([ref(controller.reconcilerFunction.role!), ref(controller.resyncFunction.role!)]);
     }

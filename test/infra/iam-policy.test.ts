@@ -182,7 +182,7 @@ describe('load-balancer IAM policy', () => {
     expect(allow('iam:CreateServiceLinkedRole', `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`, { 'iam:AWSServiceName': 'ecs.amazonaws.com' })).toBe(false);
   });
 
-  it('fits two managed policies (6,144 characters each) with the longest cluster name in the longest partition', () => {
+  it('fits three managed policies (6,144 characters each) with the longest cluster name in the longest partition', () => {
     const stack = new Stack(fastApp(), 'Long', { env: { account: ACCOUNT, region: 'ap-southeast-2' } });
     const policies = loadBalancerControllerPolicies(stack, {
       clusterName: 'c'.repeat(63),
@@ -190,7 +190,7 @@ describe('load-balancer IAM policy', () => {
       subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'],
       internetFacing: false,
     });
-    for (const statements of [policies.loadBalancing, policies.network]) {
+    for (const statements of [policies.create, policies.change, policies.network]) {
       const doc = resolvePartition(stack.resolve(new PolicyDocument({ statements }).toJSON()), 'aws-iso-b');
       // IAM counts characters without whitespace.
       expect(JSON.stringify(doc).replace(/\s/g, '').length).toBeLessThan(6144);

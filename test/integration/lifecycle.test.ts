@@ -37,7 +37,8 @@ describe('a LoadBalancer Service from creation to deletion', () => {
     const lb = (await world.aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [created.name] }))).LoadBalancers![0]!;
     expect(lb).toEqual(expect.objectContaining({ Type: 'network', Scheme: 'internal' }));
     expect(lb.AvailabilityZones).toHaveLength(3);
-    expect(lb.SecurityGroups).toHaveLength(1);
+    // The Service's own group (its source ranges) and the cluster's backend group.
+    expect(lb.SecurityGroups).toHaveLength(2);
 
     const listeners = (await world.aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }))).Listeners!;
     expect(listeners.map((l) => [l.Port, l.Protocol]).sort()).toEqual([
@@ -105,7 +106,8 @@ describe('a LoadBalancer Service from creation to deletion', () => {
     await world.core.deleteNamespacedService({ namespace: 'default', name: 'web' });
     const report = await world.reconcile('web');
     expect(report.outcome).toBe('deleted');
-    expect(writes()).toEqual({ DeleteLoadBalancer: 1, DeleteSecurityGroup: 1, DeleteTargetGroup: 2 });
+    // The last Service also takes the nodes' backend rules and the backend group along.
+    expect(writes()).toEqual({ DeleteLoadBalancer: 1, DeleteSecurityGroup: 2, DeleteTargetGroup: 2, RevokeSecurityGroupIngress: 1 });
     const left = await inventory(world.aws, world.cluster);
     expect(left).toEqual({ loadBalancers: [], targetGroups: [], securityGroups: [] });
     await expect(world.core.readNamespacedService({ namespace: 'default', name: 'web' })).rejects.toMatchObject({ code: 404 });

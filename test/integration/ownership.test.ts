@@ -80,8 +80,9 @@ describe('ownership', () => {
     expect(report.services.map((s) => [s.service, s.error, s.deleted.length])).toEqual([['default/orphan', undefined, 4]]);
 
     const left = await inventory(world.aws, world.cluster);
+    // The live Service still needs the cluster's backend group.
     expect(new Set([...left.loadBalancers, ...left.targetGroups, ...left.securityGroups].map((r) => r.tags['ferry.io/service']))).toEqual(
-      new Set(['default/live']),
+      new Set(['default/live', 'cluster-wide']),
     );
     expect(await describeForeign(foreignArn)).toEqual(foreign);
     expect(await describeForeign(otherClusterArn)).toEqual(otherCluster);

@@ -188,7 +188,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
   });
 
   test('a Node added fans out to every load balancer Service', async () => {
-    const instance = await launchInstance(sandbox.aws, sandbox.seeded.subnets.find((s) => s.role === 'private')!, 'node-9');
+    const instance = await launchInstance(sandbox.aws, sandbox.seeded.subnets.find((s) => s.role === 'private')!, 'node-9', sandbox.seeded.nodeSecurityGroupId);
     const node = await core.createNode({ body: nodeFor(instance, 9) });
     expect(await admitViaWebhook(review('Node', 'CREATE', node))).toEqual({ allowed: true });
     await drain();

@@ -1,6 +1,8 @@
 import type { ObservedState } from '../../src/model/observed';
 import type { Action } from '../../src/plan/actions';
-import { LOAD_BALANCER_DEFAULTS, TARGET_GROUP_DEFAULTS } from '../../src/plan/defaults';
+import { LOAD_BALANCER_ATTRIBUTES, TARGET_GROUP_ATTRIBUTES, attributeDefaults } from '../../src/model/attributes';
+import { BACKEND_RESOURCE } from '../../src/model/security';
+import { TAG_RESOURCE } from '../../src/model/tags';
 import type { Subnet } from '../../src/model/types';
 
 /**
@@ -13,11 +15,19 @@ export function simulate(state: ObservedState, actions: readonly Action[]): Obse
   const lb = (name: string) => s.loadBalancers.find((l) => l.name === name)!;
   const tg = (name: string) => s.targetGroups.find((t) => t.name === name)!;
   const sgId = (ref: { managed: string } | { id: string }) =>
-    'id' in ref ? ref.id : s.securityGroups.find((g) => g.name === ref.managed)!.id;
+    'id' in ref ? ref.id : [...s.securityGroups, ...(s.backend?.groups ?? [])].find((g) => g.name === ref.managed)!.id;
   for (const a of [...actions].sort((x, y) => x.phase - y.phase)) {
     switch (a.op) {
-      case 'CreateSecurityGroup':
-        s.securityGroups.push({ id: `sg-${a.group.name}`, name: a.group.name, vpcId: a.vpcId, tags: a.group.tags, ingress: [] });
+      case 'CreateSecurityGroup': {
+        const group = { id: `sg-${a.group.name}`, name: a.group.name, vpcId: a.vpcId, tags: a.group.tags, ingress: [] };
+        if (a.group.tags[TAG_RESOURCE] === BACKEND_RESOURCE) s.backend!.groups.push(group);
+        else s.securityGroups.push(group);
+        break;
+      }
+      case 'AuthorizeBackendIngress':
+        s.backend!.nodeGroups
+          .find((g) => g.id === a.groupId)!
+          .ingress.push(...a.rules.map((r) => ({ ...r, sourceGroup: sgId(a.backend) })));
         break;
       case 'AuthorizeSecurityGroupIngress':
         s.securityGroups
@@ -44,7 +54,7 @@ export function simulate(state: ObservedState, actions: readonly Action[]): Obse
           subnets: [...a.subnets].sort(),
           securityGroups: a.securityGroups.map(sgId).sort(),
           tags: a.tags,
-          attributes: { ...LOAD_BALANCER_DEFAULTS },
+          attributes: attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme: a.scheme }),
           listeners: [],
         });
         break;
@@ -77,7 +87,7 @@ export function simulate(state: ObservedState, actions: readonly Action[]): Obse
           loadBalancerArns: [],
           healthCheck: a.group.healthCheck,
           tags: a.group.tags,
-          attributes: { ...TARGET_GROUP_DEFAULTS },
+          attributes: attributeDefaults(TARGET_GROUP_ATTRIBUTES, { protocol: a.group.protocol, targetType: a.group.targetType }),
           targets: [],
         });
         break;
@@ -116,11 +126,16 @@ export function simulate(state: ObservedState, actions: readonly Action[]): Obse
           targetGroupArn: tg(a.listener.targetGroup).arn,
           certificates: a.listener.protocol === 'TLS' ? a.listener.certificates.slice(0, 1) : [],
           sslPolicy: a.listener.sslPolicy,
+          alpnPolicy: a.listener.protocol === 'TLS' ? (a.listener.alpnPolicy ?? 'None') : undefined,
+          attributes: { 'tcp.idle_timeout.seconds': '350' },
         });
         l.listeners.sort((x, y) => x.port - y.port);
         relink(s);
         break;
       }
+      case 'ModifyListenerAttributes':
+        Object.assign(lb(a.loadBalancer).listeners.find((x) => x.port === a.port)!.attributes!, a.attributes);
+        break;
       case 'AddListenerCertificates': {
         const l = lb(a.loadBalancer).listeners.find((x) => x.port === a.port)!;
         l.certificates = [...l.certificates.slice(0, 1), ...[...l.certificates.slice(1), ...a.certificates].sort()];
@@ -153,5 +168,5 @@ function vpcOf(subnets: readonly Subnet[], id: string): string {
 }
 
 export function emptyObserved(subnets: Subnet[]): ObservedState {
-  return { scope: 'full', subnets, loadBalancers: [], targetGroups: [], securityGroups: [] };
+  return { scope: 'full', subnets, loadBalancers: [], targetGroups: [], securityGroups: [], backend: { groups: [], nodeGroups: [], untaggedNodes: [] } };
 }

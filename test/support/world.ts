@@ -96,7 +96,7 @@ export async function startWorld(options: { nodes?: number; backoffBaseMs?: numb
     },
     async addNode() {
       const subnet = seeded.subnets.find((s) => s.role === 'private')!;
-      const instance = await launchInstance(aws, subnet, `node-${nodeCount}`);
+      const instance = await launchInstance(aws, subnet, `node-${nodeCount}`, seeded.nodeSecurityGroupId);
       seeded.instances.push(instance);
       await core.createNode({ body: nodeFor(instance, nodeCount++) });
     },

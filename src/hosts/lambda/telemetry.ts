@@ -14,11 +14,19 @@ export interface Telemetry {
   count(name: string, value: number): void;
 }
 
+/** Keys Powertools' Logger writes itself and drops from the fields (with a warning). */
+const RESERVED = new Set(['level', 'message', 'sampling_rate', 'service', 'timestamp', 'xray_trace_id', 'cold_start', 'function_arn', 'function_memory_size', 'function_name', 'function_request_id']);
+
+/** ferry's `service` is a Kubernetes Service: kept as `k8s_service` rather than lost. */
+function unreserved(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [RESERVED.has(k) ? `k8s_${k}` : k, v]));
+}
+
 export function lambdaTelemetry(fn: 'webhook' | 'reconciler' | 'resync'): Telemetry {
   const logger = new Logger({ serviceName: `ferry-${fn}` });
   const metrics = new Metrics({ namespace: 'ferry', serviceName: fn });
   return {
-    log: ({ level, msg, ...fields }) => logger[level](msg ?? '', fields),
+    log: ({ level, msg, ...fields }) => logger[level](msg ?? '', unreserved(fields)),
     count(name, value) {
       metrics.addMetric(name, MetricUnit.Count, value);
       metrics.publishStoredMetrics();

@@ -29,11 +29,28 @@ const ROWS: Array<[string, string, string]> = [
     ['ferry.io/target-node-labels', '=x', 'annotation ferry.io/target-node-labels="=x" is invalid: "=x" has no key; write key=value'],
     ['ferry.io/name', 'internal-web', 'annotation ferry.io/name="internal-web" is invalid: expected 1–32 letters, digits or hyphens, not starting or ending with a hyphen nor starting with `internal-`'],
   ['ferry.io/ipvs-scheduler', 'wrr', 'annotation ferry.io/ipvs-scheduler="wrr" is invalid: expected `rr`, `lc`, `dh`, `sh`, `sed` or `nq`'],
+  ['ferry.io/load-balancer-attributes', 'access_logs.s3.enabled=yes', 'annotation ferry.io/load-balancer-attributes="access_logs.s3.enabled=yes" is invalid: access_logs.s3.enabled="yes" is invalid: expected `true` or `false`'],
+  ['ferry.io/target-group-attributes', 'idle_timeout.timeout_seconds=60', 'annotation ferry.io/target-group-attributes="idle_timeout.timeout_seconds=60" is invalid: idle_timeout.timeout_seconds is not an attribute AWS documents here; accepted keys: deregistration_delay.timeout_seconds, deregistration_delay.connection_termination.enabled, stickiness.enabled, stickiness.type, proxy_protocol_v2.enabled, preserve_client_ip.enabled, load_balancing.cross_zone.enabled, target_group_health.dns_failover.minimum_healthy_targets.count, target_group_health.dns_failover.minimum_healthy_targets.percentage, target_group_health.unhealthy_state_routing.minimum_healthy_targets.count, target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage, target_health_state.unhealthy.connection_termination.enabled, target_health_state.unhealthy.draining_interval_seconds'],
+  ['ferry.io/listener-attributes', 'tcp.idle_timeout.seconds=30', 'annotation ferry.io/listener-attributes="tcp.idle_timeout.seconds=30" is invalid: tcp.idle_timeout.seconds="30" is invalid: expected a whole number from 60 to 6000'],
+  ['ferry.io/eip-allocations', 'eip-1', 'annotation ferry.io/eip-allocations="eip-1" is invalid: expected comma-separated Elastic IP allocation IDs (`eipalloc-…`), one per subnet, in the order of the subnets\' Availability Zones'],
+  ['ferry.io/private-ipv4-addresses', '10.0.0.300', 'annotation ferry.io/private-ipv4-addresses="10.0.0.300" is invalid: expected comma-separated IPv4 addresses, one inside each subnet'],
+  ['ferry.io/ipv6-addresses', '2001:db8::g', 'annotation ferry.io/ipv6-addresses="2001:db8::g" is invalid: expected comma-separated IPv6 addresses, one inside each subnet'],
+  ['ferry.io/alpn-policy', 'h2', 'annotation ferry.io/alpn-policy="h2" is invalid: expected `HTTP1Only`, `HTTP2Only`, `HTTP2Optional`, `HTTP2Preferred` or `None`'],
+  ['ferry.io/backend-protocol', 'ssl', 'annotation ferry.io/backend-protocol="ssl" is invalid: expected `tcp` or `tls`'],
+  ['ferry.io/manage-backend-security-group-rules', 'no', 'annotation ferry.io/manage-backend-security-group-rules="no" is invalid: expected `true` or `false`'],
 ];
+
+/** Other annotations a row's annotation needs to be valid at all. */
+const CONTEXT: Record<string, Record<string, string>> = {
+  'ferry.io/alpn-policy': { 'ferry.io/ssl-cert': CERT },
+  'ferry.io/backend-protocol': { 'ferry.io/ssl-cert': CERT },
+  'ferry.io/eip-allocations': { 'ferry.io/scheme': 'internet-facing' },
+  'ferry.io/ipv6-addresses': { 'ferry.io/ip-address-type': 'dualstack' },
+};
 
 describe('ferry.io annotations', () => {
   test.each(ROWS)('%s=%j is refused with a message naming it', (key, value, message) => {
-    const context: Record<string, string> = key.startsWith('ferry.io/ssl-') && key !== 'ferry.io/ssl-cert' ? { 'ferry.io/ssl-cert': CERT } : {};
+    const context: Record<string, string> = key.startsWith('ferry.io/ssl-') && key !== 'ferry.io/ssl-cert' ? { 'ferry.io/ssl-cert': CERT } : (CONTEXT[key] ?? {});
     expect(validateAnnotations({ ...context, [key]: value })).toEqual([message]);
   });
 
@@ -47,6 +64,16 @@ describe('ferry.io annotations', () => {
     [{ 'ferry.io/healthcheck-protocol': 'TCP', 'ferry.io/healthcheck-path': '/x' }, 'annotation ferry.io/healthcheck-path="/x" is invalid: applies to HTTP and HTTPS health checks only'],
     [{ 'ferry.io/additional-tags': 'aws:owner=me' }, 'annotation ferry.io/additional-tags="aws:owner=me" is invalid: keys starting with aws: are reserved by AWS'],
     [{ 'ferry.io/shceme': 'internal' }, 'unknown annotation ferry.io/shceme: did you mean ferry.io/scheme?'],
+    [{ 'ferry.io/alpn-policy': 'HTTP2Only' }, 'annotation ferry.io/alpn-policy="HTTP2Only" is invalid: applies to TLS listeners: needs ferry.io/ssl-cert as well'],
+    [{ 'ferry.io/eip-allocations': 'eipalloc-0123456789abcdef0' }, 'annotation ferry.io/eip-allocations="eipalloc-0123456789abcdef0" is invalid: Elastic IPs need ferry.io/scheme=internet-facing'],
+    [
+      { 'ferry.io/cross-zone': 'true', 'ferry.io/load-balancer-attributes': 'load_balancing.cross_zone.enabled=false' },
+      'annotation ferry.io/load-balancer-attributes="load_balancing.cross_zone.enabled=false" is invalid: sets load_balancing.cross_zone.enabled=false but ferry.io/cross-zone says true; keep one of the two',
+    ],
+    [
+      { 'ferry.io/load-balancer-attributes': 'access_logs.s3.enabled=true' },
+      'annotation ferry.io/load-balancer-attributes="access_logs.s3.enabled=true" is invalid: access_logs.s3.enabled=true needs access_logs.s3.bucket',
+    ],
   ])('cross-field rule %j', (annotations, message) => {
     expect(validateAnnotations(annotations)).toEqual([message]);
   });

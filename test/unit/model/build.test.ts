@@ -1,6 +1,7 @@
 import { buildModel } from '../../../src/model/build';
 import { ConfigError } from '../../../src/errors';
 import { LOAD_BALANCER_NAME } from '../../../src/model/annotations';
+import { LOAD_BALANCER_ATTRIBUTES, TARGET_GROUP_ATTRIBUTES, attributeDefaults } from '../../../src/model/attributes';
 import { CLUSTER, newNode, newNodes, newService, node, svc } from '../../support/fixtures';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0f3c1c7e-0000-4000-8000-000000000000';
@@ -137,6 +138,13 @@ describe('buildModel', () => {
   });
 
   describe('health checks', () => {
+    test('a path without a port checks the traffic port (the agent\'s port answers /healthz only); Local keeps its healthCheckNodePort', () => {
+      const path = { 'ferry.io/healthcheck-path': '/ready' };
+      expect(lbOf(newService('a', svc.annotate(path)), newNodes(1), CLUSTER).targetGroups[0]!.healthCheck).toMatchObject({ port: 'traffic-port', path: '/ready' });
+      expect(lbOf(newService('a', svc.annotate(path), svc.local(32100)), newNodes(1), CLUSTER).targetGroups[0]!.healthCheck).toMatchObject({ port: 32100, path: '/ready' });
+      expect(lbOf(newService('a', svc.annotate({ ...path, 'ferry.io/healthcheck-port': '8080' })), newNodes(1), CLUSTER).targetGroups[0]!.healthCheck).toMatchObject({ port: 8080 });
+    });
+
     test('externalTrafficPolicy Cluster checks the node agent on 10256', () => {
       expect(lbOf(newService('a'), newNodes(1), CLUSTER).targetGroups[0]!.healthCheck).toEqual({
         protocol: 'HTTP',
@@ -185,7 +193,7 @@ describe('buildModel', () => {
         svc.annotate({ 'ferry.io/proxy-protocol': 'https', 'ferry.io/deregistration-delay': '15' }),
       );
       const [http, https] = lbOf(service, newNodes(1), CLUSTER).targetGroups;
-      expect(http!.attributes).toEqual({
+      expect(http!.attributes).toMatchObject({
         'deregistration_delay.timeout_seconds': '15',
         'proxy_protocol_v2.enabled': 'false',
         'stickiness.enabled': 'true',
@@ -194,11 +202,117 @@ describe('buildModel', () => {
       expect(https!.attributes['proxy_protocol_v2.enabled']).toBe('true');
     });
 
+    test('every attribute AWS documents is managed, at its default unless annotated', () => {
+      const [tcp] = lbOf(newService('a'), newNodes(1), CLUSTER).targetGroups;
+      expect(tcp!.attributes).toEqual(attributeDefaults(TARGET_GROUP_ATTRIBUTES, { protocol: 'TCP', targetType: 'instance' }));
+      expect(tcp!.attributes['preserve_client_ip.enabled']).toBe('true');
+      const [ip] = lbOf(newService('a', svc.annotate({ 'ferry.io/target-type': 'ip' })), newNodes(1), CLUSTER).targetGroups;
+      // AWS: client IP preservation is off by default for ip targets over TCP.
+      expect(ip!.attributes['preserve_client_ip.enabled']).toBe('false');
+    });
+
+    test('ferry.io/target-group-attributes passes documented attributes through to every target group', () => {
+      const service = newService(
+        'a',
+        svc.annotate({ 'ferry.io/target-group-attributes': 'preserve_client_ip.enabled=false, deregistration_delay.connection_termination.enabled=true' }),
+      );
+      for (const tg of lbOf(service, newNodes(1), CLUSTER).targetGroups) {
+        expect(tg.attributes).toMatchObject({ 'preserve_client_ip.enabled': 'false', 'deregistration_delay.connection_termination.enabled': 'true' });
+      }
+    });
+
+    test('attributes AWS refuses for UDP are refused up front, naming the port', () => {
+      const service = newService(
+        'a',
+        svc.ports({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }),
+        svc.annotate({ 'ferry.io/target-group-attributes': 'preserve_client_ip.enabled=false' }),
+      );
+      expect(() => buildModel(service, newNodes(1), CLUSTER)).toThrow(/preserve_client_ip\.enabled=false, but port 53 is UDP/);
+    });
+
+    test('stickiness follows the session affinity; an attribute saying otherwise is refused', () => {
+      const service = newService('a', svc.annotate({ 'ferry.io/target-group-attributes': 'stickiness.enabled=true' }));
+      expect(() => buildModel(service, newNodes(1), CLUSTER)).toThrow(/stickiness\.enabled=true but spec\.sessionAffinity is None/);
+    });
+
     test('a port selector naming a port the Service lacks is refused', () => {
       const service = newService('a', svc.annotate({ 'ferry.io/proxy-protocol': 'grpc' }));
       expect(() => buildModel(service, newNodes(1), CLUSTER)).toThrow(
         'annotation ferry.io/proxy-protocol names grpc, which the Service has no port for',
       );
+    });
+  });
+
+  describe('load balancer and listener settings', () => {
+    test('load balancer attributes: AWS defaults, the pass-through, then the named annotations', () => {
+      const lb = lbOf(
+        newService('a', svc.annotate({ 'ferry.io/load-balancer-attributes': 'access_logs.s3.enabled=true,access_logs.s3.bucket=my-logs,dns_record.client_routing_policy=availability_zone_affinity', 'ferry.io/cross-zone': 'true' })),
+        newNodes(1),
+        CLUSTER,
+      );
+      expect(lb.attributes).toEqual({
+        ...attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme: 'internal' }),
+        'access_logs.s3.enabled': 'true',
+        'access_logs.s3.bucket': 'my-logs',
+        'dns_record.client_routing_policy': 'availability_zone_affinity',
+        'load_balancing.cross_zone.enabled': 'true',
+      });
+    });
+
+    test('listener attributes go to TCP listeners only; ALPN to TLS listeners', () => {
+      const service = newService(
+        'a',
+        svc.ports({ name: 'raw', port: 80, protocol: 'TCP', nodePort: 30080 }, { name: 'tls', port: 443, protocol: 'TCP', nodePort: 30443 }),
+        svc.annotate({ 'ferry.io/listener-attributes': 'tcp.idle_timeout.seconds=900', 'ferry.io/ssl-cert': CERT, 'ferry.io/ssl-ports': 'tls', 'ferry.io/alpn-policy': 'HTTP2Preferred' }),
+      );
+      const [raw, tls] = lbOf(service, newNodes(1), CLUSTER).listeners;
+      expect(raw).toMatchObject({ protocol: 'TCP', attributes: { 'tcp.idle_timeout.seconds': '900' } });
+      expect(raw!.alpnPolicy).toBeUndefined();
+      expect(tls).toMatchObject({ protocol: 'TLS', attributes: {}, alpnPolicy: 'HTTP2Preferred' });
+    });
+
+    test('ferry.io/backend-protocol=tls re-encrypts to the nodes: TLS target groups behind TLS listeners, under new names', () => {
+      const plain = lbOf(newService('a', svc.annotate({ 'ferry.io/ssl-cert': CERT })), newNodes(1), CLUSTER);
+      const tls = lbOf(newService('a', svc.annotate({ 'ferry.io/ssl-cert': CERT, 'ferry.io/backend-protocol': 'tls' })), newNodes(1), CLUSTER);
+      expect(tls.targetGroups.map((tg) => tg.protocol)).toEqual(['TLS', 'TLS']);
+      expect(tls.targetGroups[0]!.name).not.toBe(plain.targetGroups[0]!.name);
+      expect(tls.targetGroups[0]!.attributes['preserve_client_ip.enabled']).toBe('true');
+    });
+
+    test('fixed addresses are part of the load balancer name (AWS sets them only at creation)', () => {
+      const one = lbOf(newService('a', svc.annotate({ 'ferry.io/private-ipv4-addresses': '10.0.0.10' })), newNodes(1), CLUSTER);
+      const other = lbOf(newService('a', svc.annotate({ 'ferry.io/private-ipv4-addresses': '10.0.0.11' })), newNodes(1), CLUSTER);
+      const none = lbOf(newService('a'), newNodes(1), CLUSTER);
+      expect(one.addresses).toEqual({ privateIPv4Addresses: ['10.0.0.10'] });
+      expect(new Set([one.name, other.name, none.name]).size).toBe(3);
+    });
+  });
+
+  describe('backend security group rules', () => {
+    test('the NodePort range once per protocol and the agent\'s health port, whatever the Service\'s ports', () => {
+      const lb = lbOf(
+        newService('a', svc.ports({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 31053 }, { name: 'web', port: 80, protocol: 'TCP', nodePort: 30080 })),
+        newNodes(1),
+        CLUSTER,
+      );
+      expect(lb.backend).toEqual({
+        group: { name: 'ferry-backend-test-cluster', description: expect.any(String), tags: { 'ferry.io/cluster': 'test-cluster', 'ferry.io/service': 'cluster-wide', 'ferry.io/resource': 'BackendSecurityGroup' } },
+        rules: [
+          { protocol: 'tcp', fromPort: 10256, toPort: 10256 },
+          { protocol: 'tcp', fromPort: 30000, toPort: 32767 },
+          { protocol: 'udp', fromPort: 30000, toPort: 32767 },
+        ],
+        nodeGroupTag: 'kubernetes.io/cluster/test-cluster',
+      });
+    });
+
+    test('turned off by ferry.io/manage-backend-security-group-rules=false', () => {
+      expect(lbOf(newService('a', svc.annotate({ 'ferry.io/manage-backend-security-group-rules': 'false' })), newNodes(1), CLUSTER).backend).toBeNull();
+    });
+
+    test('a Service bringing five security groups leaves no room for the backend group', () => {
+      const five = Array.from({ length: 5 }, (_, i) => `sg-0000000${i}`).join(',');
+      expect(() => buildModel(newService('a', svc.annotate({ 'ferry.io/security-groups': five })), newNodes(1), CLUSTER)).toThrow(/name at most 4/);
     });
   });
 

@@ -146,7 +146,9 @@ describe('plan', () => {
     test('deletes the load balancer, then target groups, then the security group', () => {
       const { actions, after } = converge(gone, [], created());
       expect(ops(actions)).toEqual(['6 DeleteLoadBalancer', '7 DeleteTargetGroup', '7 DeleteTargetGroup', '8 DeleteSecurityGroup']);
-      expect(after).toEqual({ ...emptyObserved(subnets), subnets });
+      // The backend group serves the whole cluster: the sweep removes it with the last Service.
+      expect({ ...after, backend: undefined }).toEqual({ ...emptyObserved(subnets), subnets, backend: undefined });
+      expect(after.backend?.groups.map((g) => g.name)).toEqual(['ferry-backend-test-cluster']);
     });
 
     test('refuses while ferry.io/deletion-protection is true; lifts the protection once it is not', () => {

@@ -1,0 +1,73 @@
+import { apply } from '../aws/apply';
+import { RetryableError } from '../errors';
+import { classifyAwsError } from '../aws/errors';
+import type { AwsClients } from '../aws/clients';
+import { describeSecurityGroups } from '../aws/observe';
+import type { KubeApi } from '../kube/api';
+import { buildModel, type ClusterConfig } from '../model/build';
+import type { ObservedLoadBalancer } from '../model/observed';
+import { BACKEND_RESOURCE, backendKey } from '../model/security';
+import { wantsLoadBalancer } from '../model/service';
+import { TAG_CLUSTER, TAG_RESOURCE } from '../model/tags';
+import type { BackendRule } from '../model/types';
+import { describeAction } from '../plan/actions';
+import { planBackendSweep } from '../plan/backend-sweep';
+
+export interface BackendSweepReport {
+  done: string[];
+  /** Why nothing was pruned (a Service whose needs are unknown). */
+  skipped?: string;
+}
+
+/**
+ * Keeps the nodes' security groups to what the cluster's Services need from ferry's backend
+ * group, and removes the group with the last Service that needs it. Run by the resync (with
+ * `ferry gc`) and by the reconcile that deletes a Service's load balancer, before it lets the
+ * Service go (so an interrupted sweep is finished by the next reconcile). A Service whose
+ * model cannot be built right now may still have a working load balancer, so then nothing is
+ * pruned. Throws what AWS refuses, but a backend group AWS still holds waits for the next sweep.
+ */
+export async function sweepBackend(
+  kube: KubeApi,
+  aws: AwsClients,
+  config: ClusterConfig,
+  loadBalancers: readonly ObservedLoadBalancer[] = [],
+): Promise<BackendSweepReport> {
+  try {
+    return await sweep(kube, aws, config, loadBalancers);
+  } catch (err) {
+    throw classifyAwsError(err, "keep the nodes' backend rules to what Services need");
+  }
+}
+
+async function sweep(kube: KubeApi, aws: AwsClients, config: ClusterConfig, loadBalancers: readonly ObservedLoadBalancer[]): Promise<BackendSweepReport> {
+  const [services, nodes] = await Promise.all([kube.listServices(), kube.listNodes()]);
+  const needed = new Map<string, BackendRule>();
+  for (const service of services) {
+    if (!wantsLoadBalancer(service, config)) continue;
+    try {
+      for (const rule of buildModel(service, nodes, config).loadBalancer?.backend?.rules ?? []) needed.set(backendKey(rule), rule);
+    } catch {
+      return { done: [], skipped: `Service ${service.metadata?.namespace}/${service.metadata?.name} cannot be built right now; nothing is pruned` };
+    }
+  }
+  const backendGroups = await describeSecurityGroups(aws, [
+    { Name: `tag:${TAG_CLUSTER}`, Values: [config.clusterName] },
+    { Name: `tag:${TAG_RESOURCE}`, Values: [BACKEND_RESOURCE] },
+  ]);
+  if (backendGroups.length === 0) return { done: [] };
+  const nodeGroups = await describeSecurityGroups(aws, [{ Name: 'tag-key', Values: [`kubernetes.io/cluster/${config.clusterName}`] }]);
+  const actions = planBackendSweep({ needed: [...needed.values()], backendGroups, nodeGroups, loadBalancers });
+  const none = { scope: 'full' as const, loadBalancers: [], targetGroups: [], securityGroups: [] };
+  const revokes = actions.filter((a) => a.op !== 'DeleteSecurityGroup');
+  const done = (await apply(aws, revokes, none)).done.map(describeAction);
+  for (const deletion of actions.filter((a) => a.op === 'DeleteSecurityGroup')) {
+    try {
+      done.push(...(await apply(aws, [deletion], none)).done.map(describeAction));
+    } catch (err) {
+      // AWS lets go of a deleted NLB's groups a little later; the next sweep deletes it.
+      if (!(err instanceof RetryableError) || !/DependencyViolation/.test(err.message)) throw err;
+    }
+  }
+  return { done };
+}
