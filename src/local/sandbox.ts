@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createAwsClients, type AwsClientOptions, type AwsClients } from '../aws/clients';
-import { AwsEmulator, KubeEmulator } from '@ferry/emulators';
+import { AwsEmulator, KubeEmulator, type AwsEmulatorOptions } from '@ferry/emulators';
 import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
 import { Reconciler, type ReconcilerOptions } from '../reconcile/reconciler';
 import { seedAws, seedNodes, type SeedOptions, type Seeded } from './seed';
@@ -30,6 +30,8 @@ export interface SandboxOptions {
   cluster: string;
   /** Use this AWS endpoint instead of starting the emulator. */
   awsEndpoint?: string;
+  /** Options of the embedded AWS emulator (its fidelity mode, its data plane). */
+  emulator?: Omit<AwsEmulatorOptions, 'region'>;
   region?: string;
   /** Use this kubeconfig instead of starting the emulator; no Nodes are created then. */
   kubeconfig?: string;
@@ -39,7 +41,7 @@ export interface SandboxOptions {
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const awsEmulator = options.awsEndpoint ? undefined : await AwsEmulator.start(options.region ? { region: options.region } : {});
+  const awsEmulator = options.awsEndpoint ? undefined : await AwsEmulator.start({ ...options.emulator, ...(options.region ? { region: options.region } : {}) });
   const kubeEmulator = options.kubeconfig ? undefined : await KubeEmulator.start();
   try {
     const region = awsEmulator?.region ?? options.region ?? 'us-east-1';

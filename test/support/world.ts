@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import type { AwsEmulator, KubeEmulator } from '@ferry/emulators';
-import { startSandbox, type Sandbox } from '../../src/local/sandbox';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/local/sandbox';
 import { launchInstance, nodeFor } from '../../src/local/seed';
 import type { ReconcileReport } from '../../src/reconcile/reconciler';
 
@@ -41,13 +41,16 @@ export function embeddedTest(name: string, fn: () => Promise<void>, timeout?: nu
   else test.skip(`${name} [skipped: needs the embedded AWS emulator, AWS_ENDPOINT_URL is set]`, fn);
 }
 
-export async function startWorld(options: { nodes?: number; backoffBaseMs?: number; awsConcurrency?: number } = {}): Promise<World> {
+export async function startWorld(
+  options: { nodes?: number; backoffBaseMs?: number; awsConcurrency?: number; emulator?: SandboxOptions['emulator'] } = {},
+): Promise<World> {
   const sandbox = await startSandbox({
     cluster: `it-${randomBytes(3).toString('hex')}`,
     ...(EMBEDDED ? {} : { awsEndpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION ?? 'us-east-1' }),
     seed: { instances: options.nodes ?? 3, cidrBase: randomBytes(1)[0]! },
     aws: { backoffBaseMs: options.backoffBaseMs ?? 5, maxBackoffMs: 200, maxAttempts: 10 },
     ...(options.awsConcurrency ? { awsConcurrency: options.awsConcurrency } : {}),
+    ...(options.emulator ? { emulator: options.emulator } : {}),
   });
   const { kc, aws, seeded, reconciler } = sandbox;
   const core = kc.makeApiClient(CoreV1Api);
