@@ -1,5 +1,6 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { validateAnnotations } from '../model/annotations';
+import { CHECKPOINT_ANNOTATION, RESOURCES_ANNOTATION } from '../model/record';
 import { isFerrysClass, isFerrysConcern, type ServiceClassConfig } from '../model/service';
 import { fanoutMessage, serviceMessage, type QueuedMessage } from '../queue/messages';
 import type { AdmissionRequest, AdmissionResponse } from './review';
@@ -10,29 +11,48 @@ export interface Decision {
   enqueue: QueuedMessage[];
 }
 
+export interface AdmitOptions {
+  /**
+   * The usernames ferry itself runs as (`FERRY_CONTROLLER_USERNAMES`): only they may write
+   * the `status.ferry.io/` record, and their own requests are never denied.
+   */
+  controllerUsernames: readonly string[];
+}
+
+/** ferry's own state on a Service (model/record.ts): what it made, and the last checkpoint. */
+export const RECORD_PREFIX = 'status.ferry.io/';
+
 /**
  * The webhook's decision, pure. ferry answers `allowed: true` for everything it does not
  * own, and denies only a Service of its class whose `ferry.io/` annotations are invalid,
- * with the schema's message. Allowed changes that matter to load balancers become queue
- * messages; the queue consumer reads the current state, so a request that is never
- * committed, or arrives twice or out of order, does no harm.
+ * with the schema's message, and a change to its `status.ferry.io/` record by anyone but
+ * ferry. Allowed changes that matter to load balancers become queue messages; the queue
+ * consumer reads the current state, so a request that is never committed, or arrives twice
+ * or out of order, does no harm.
  */
-export function admit(request: AdmissionRequest, config: ServiceClassConfig): Decision {
+export function admit(request: AdmissionRequest, config: ServiceClassConfig, options: AdmitOptions): Decision {
   const allow: AdmissionResponse = { uid: request.uid, allowed: true };
   const group = request.kind.group;
-  if (group === '' && request.kind.kind === 'Service' && !request.subResource) return admitService(request, config, allow);
+  if (group === '' && request.kind.kind === 'Service' && !request.subResource) return admitService(request, config, options, allow);
   if (group === '' && request.kind.kind === 'Node' && !request.subResource) return { response: allow, enqueue: admitNode(request) };
   return { response: allow, enqueue: [] };
 }
 
-function admitService(request: AdmissionRequest, config: ServiceClassConfig, allow: AdmissionResponse): Decision {
+function admitService(request: AdmissionRequest, config: ServiceClassConfig, options: AdmitOptions, allow: AdmissionResponse): Decision {
   const current = request.object ? asService(request.object) : undefined;
   const previous = request.oldObject ? asService(request.oldObject) : undefined;
   const creatingOrUpdating = request.operation === 'CREATE' || request.operation === 'UPDATE';
+  const fromFerry = options.controllerUsernames.includes(request.userInfo.username);
   // A Service on its way out must be let go whatever its annotations say: ferry's own
-  // finalizer removal arrives as an UPDATE of it.
-  if (creatingOrUpdating && current && isFerrysClass(current, config) && !current.metadata?.deletionTimestamp) {
-    const problems = validateAnnotations(current.metadata?.annotations);
+  // finalizer removal arrives as an UPDATE of it, and clears the record in the same patch.
+  const leaving = current?.metadata?.deletionTimestamp !== undefined || previous?.metadata?.deletionTimestamp !== undefined;
+  if (creatingOrUpdating && current && !fromFerry && !leaving) {
+    const annotations = annotationsOf(request.object);
+    const keys = Object.keys(annotations);
+    const problems = [
+      ...recordProblems(annotations, keys, request.oldObject ? annotationsOf(request.oldObject) : undefined, request.userInfo.username, options.controllerUsernames),
+      ...(isFerrysClass(current, config) ? validateAnnotations(annotations, keys) : []),
+    ];
     if (problems.length > 0) {
       return {
         response: { uid: request.uid, allowed: false, status: { code: 422, reason: 'Invalid', message: `ferry: ${problems.join('; ')}` } },
@@ -47,6 +67,40 @@ function admitService(request: AdmissionRequest, config: ServiceClassConfig, all
   const name = subject.metadata?.name ?? request.name ?? '';
   if (!namespace || !name) return { response: allow, enqueue: [] };
   return { response: allow, enqueue: [serviceMessage(namespace, name, dedupId(subject, request))] };
+}
+
+/**
+ * The `status.ferry.io/` keys this request adds, changes or removes. The reconciler trusts
+ * that record to find what it made (and to clean up after a Service of any class), so a
+ * forged one must never reach it; the check covers every Service, not only ferry's.
+ */
+function recordProblems(
+  after: Readonly<Record<string, unknown>>,
+  afterKeys: readonly string[],
+  before: Readonly<Record<string, unknown>> | undefined,
+  username: string,
+  trusted: readonly string[],
+): string[] {
+  // Counted in one pass over each side, naming the first few: 20,000 forged keys must cost
+  // no more than reading them.
+  const named: string[] = [];
+  let count = 0;
+  const note = (key: string) => {
+    if (++count <= 3) named.push(key.length <= 120 ? key : `${key.slice(0, 100)}…`);
+  };
+  for (const key of afterKeys) {
+    if (key.startsWith(RECORD_PREFIX) && (before === undefined || !Object.hasOwn(before, key) || before[key] !== after[key])) note(key);
+  }
+  for (const key of Object.keys(before ?? {})) if (key.startsWith(RECORD_PREFIX) && !Object.hasOwn(after, key)) note(key);
+  if (count === 0) return [];
+  const keys = `${named.join(', ')}${count > named.length ? ` and ${count - named.length} more` : ''}`;
+  const one = count === 1;
+  const who = trusted.length > 0 ? `ferry's own identity (${trusted.join(', ')}; FERRY_CONTROLLER_USERNAMES)` : 'ferry itself';
+  const caller = username ? JSON.stringify(username.slice(0, 128)) : 'an unnamed user';
+  const fix = before ? `leave ${one ? 'it as it was' : 'them as they were'}` : `remove ${one ? 'it' : 'them'} from the new Service`;
+  return [
+    `${one ? 'annotation' : 'annotations'} ${keys}: ${RECORD_PREFIX}* is ferry's record of what it made for this Service and may be set, changed or removed only by ${who}, not by ${caller}; ${fix}`,
+  ];
 }
 
 function admitNode(request: AdmissionRequest): QueuedMessage[] {
@@ -65,15 +119,35 @@ function admitNode(request: AdmissionRequest): QueuedMessage[] {
  * Status heartbeats and conditions do not matter, and most Node updates are just those.
  */
 export function nodeChangeMatters(a: V1Node, b: V1Node): boolean {
-  const facts = (n: V1Node) =>
-    JSON.stringify([
-      n.spec?.providerID ?? '',
-      (n.status?.addresses ?? []).map((x) => `${x.type}=${x.address}`).sort(),
-      Object.entries(n.metadata?.labels ?? {}).sort(([x], [y]) => (x < y ? -1 : 1)),
-      (n.spec?.taints ?? []).map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`).sort(),
-      n.metadata?.deletionTimestamp !== undefined,
-    ]);
-  return facts(a) !== facts(b);
+  const addresses = (n: V1Node) => (n.status?.addresses ?? []).map((x) => `${x.type}=${x.address}`);
+  const taints = (n: V1Node) => (n.spec?.taints ?? []).map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`);
+  return (
+    (a.spec?.providerID ?? '') !== (b.spec?.providerID ?? '') ||
+    (a.metadata?.deletionTimestamp !== undefined) !== (b.metadata?.deletionTimestamp !== undefined) ||
+    !sameBag(addresses(a), addresses(b)) ||
+    !sameBag(taints(a), taints(b)) ||
+    !sameRecord(a.metadata?.labels ?? {}, b.metadata?.labels ?? {})
+  );
+}
+
+// Linear comparisons: a Node may carry 50,000 labels, and sorting both sides for each
+// heartbeat would cost the webhook more than everything else it does.
+
+function sameBag(x: readonly string[], y: readonly string[]): boolean {
+  if (x.length !== y.length) return false;
+  const counts = new Map<string, number>();
+  for (const s of x) counts.set(s, (counts.get(s) ?? 0) + 1);
+  for (const s of y) {
+    const n = counts.get(s);
+    if (!n) return false;
+    counts.set(s, n - 1);
+  }
+  return true;
+}
+
+function sameRecord(x: Readonly<Record<string, unknown>>, y: Readonly<Record<string, unknown>>): boolean {
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(y).length && keys.every((k) => Object.hasOwn(y, k) && x[k] === y[k]);
 }
 
 /** uid + resourceVersion + operation: one message per committed change, duplicates dropped by SQS. */
@@ -100,13 +174,17 @@ function asNode(o: Record<string, unknown>): V1Node {
   const spec = record(o.spec);
   const status = record(o.status);
   return {
-    metadata: meta(o.metadata),
+    metadata: {
+      ...meta(o.metadata),
+      // Not copied: nodeChangeMatters only compares the values, whatever their type.
+      labels: record(record(o.metadata).labels) as Record<string, string>,
+    },
     spec: {
       ...(typeof spec.providerID === 'string' ? { providerID: spec.providerID } : {}),
-      taints: array(spec.taints).map((t) => ({ key: String(record(t).key ?? ''), value: stringOr(record(t).value), effect: String(record(t).effect ?? '') })),
+      taints: array(spec.taints).map((t) => ({ key: stringOr(record(t).key) ?? '', value: stringOr(record(t).value), effect: stringOr(record(t).effect) ?? '' })),
     },
     status: {
-      addresses: array(status.addresses).map((a) => ({ type: String(record(a).type ?? ''), address: String(record(a).address ?? '') })),
+      addresses: array(status.addresses).map((a) => ({ type: stringOr(record(a).type) ?? '', address: stringOr(record(a).address) ?? '' })),
     },
   };
 }
@@ -119,8 +197,10 @@ function meta(v: unknown): NonNullable<V1Service['metadata']> {
     ...(typeof m.uid === 'string' ? { uid: m.uid } : {}),
     ...(typeof m.resourceVersion === 'string' ? { resourceVersion: m.resourceVersion } : {}),
     ...(m.deletionTimestamp !== undefined && m.deletionTimestamp !== null ? { deletionTimestamp: new Date(0) } : {}),
-    annotations: strings(m.annotations),
-    labels: strings(m.labels),
+    // Only the record's keys, which isFerrysConcern looks for: a Service may carry 20,000
+    // annotations, and copying them would be most of a request's cost. The checks above
+    // read the annotations where they are, through annotationsOf.
+    annotations: pick(m.annotations, [CHECKPOINT_ANNOTATION, RESOURCES_ANNOTATION]),
     finalizers: array(m.finalizers).filter((f): f is string => typeof f === 'string'),
   };
 }
@@ -133,8 +213,19 @@ function array(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-function strings(v: unknown): Record<string, string> {
-  return Object.fromEntries(Object.entries(record(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+function pick(v: unknown, keys: readonly string[]): Record<string, string> {
+  const from = record(v);
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const value = from[key];
+    if (Object.hasOwn(from, key) && typeof value === 'string') out[key] = value;
+  }
+  return out;
+}
+
+/** An object's annotations as they arrived; values are unchecked, so readers check them. */
+function annotationsOf(o: Record<string, unknown> | null): Readonly<Record<string, unknown>> {
+  return record(record(o?.metadata).annotations);
 }
 
 function stringOr(v: unknown): string | undefined {

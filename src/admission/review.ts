@@ -18,6 +18,14 @@ export interface AdmissionRequest {
   /** The object before the change; null on CREATE. */
   oldObject: Record<string, unknown> | null;
   dryRun: boolean;
+  /** Who made the request, as the API server authenticated them. */
+  userInfo: UserInfo;
+}
+
+export interface UserInfo {
+  /** Empty when the API server sent none. */
+  username: string;
+  groups: string[];
 }
 
 export interface AdmissionResponse {
@@ -53,6 +61,8 @@ export function parseAdmissionReview(body: unknown): ParseResult {
     if (r[field] !== undefined && typeof r[field] !== 'string') return fail(`request.${field} must be a string`);
   }
   if (r.dryRun !== undefined && typeof r.dryRun !== 'boolean') return fail('request.dryRun must be a boolean');
+  const userInfo = parseUserInfo(r.userInfo);
+  if (typeof userInfo === 'string') return fail(userInfo);
   return {
     ok: true,
     request: {
@@ -66,8 +76,20 @@ export function parseAdmissionReview(body: unknown): ParseResult {
       object: (r.object as Record<string, unknown> | undefined) ?? null,
       oldObject: (r.oldObject as Record<string, unknown> | undefined) ?? null,
       dryRun: r.dryRun === true,
+      userInfo,
     },
   };
+}
+
+function parseUserInfo(v: unknown): UserInfo | string {
+  if (v === undefined || v === null) return { username: '', groups: [] };
+  if (!isRecord(v)) return `request.userInfo must be an object with username and groups, got ${show(v)}`;
+  const { username = '', groups = [] } = v;
+  if (typeof username !== 'string') return `request.userInfo.username must be a string, got ${show(username)}`;
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
+    return `request.userInfo.groups must be an array of strings, got ${show(groups)}`;
+  }
+  return { username, groups: groups as string[] };
 }
 
 function groupVersion(v: unknown, nameField: 'kind' | 'resource', path: string): { group: string; version: string; name: string } | string {
@@ -87,9 +109,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function show(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+/**
+ * A short description of an untrusted value for an error message. Never serialises a
+ * container: a body may nest 500,000 arrays deep or hold a megabyte, and the message only
+ * needs to say what kind of thing arrived.
+ */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return v.length > 60 ? `${JSON.stringify(v.slice(0, 57))}... (${v.length} characters)` : JSON.stringify(v);
+  if (Array.isArray(v)) return `an array of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
 }
 
 function fail(error: string): ParseResult {

@@ -29,7 +29,18 @@ export interface FerryConfig {
   kubeconfigSecretArn: string | undefined;
   /** `FERRY_WEBHOOK_TOKEN_SECRET_ARN`: Secrets Manager secret holding the webhook token (Lambda hosting). */
   webhookTokenSecretArn: string | undefined;
+  /**
+   * `FERRY_CONTROLLER_USERNAMES`: the Kubernetes usernames ferry's reconciles run as. The
+   * webhook lets only them write the `status.ferry.io/` record on a Service.
+   */
+  controllerUsernames: string[];
 }
+
+/**
+ * The ServiceAccount `ferry manifests` creates (src/manifests/cluster.ts), whose token the
+ * kubeconfig secret holds; spelled out here because the webhook must not load the manifests.
+ */
+export const DEFAULT_CONTROLLER_USERNAMES: readonly string[] = ['system:serviceaccount:ferry-system:ferry-controller'];
 
 const text = (accepted: string, pattern: RegExp) =>
   z.string({ error: `accepted: ${accepted}` }).check(z.regex(pattern, { error: `accepted: ${accepted}` }));
@@ -61,6 +72,12 @@ const envSchema = z.object({
   FERRY_QUEUE_URL: z.optional(url('accepted: the URL of an SQS FIFO queue')),
   FERRY_KUBECONFIG_SECRET_ARN: z.optional(text('a Secrets Manager secret ARN or name', /^[\w/+=.@:-]{1,2048}$/)),
   FERRY_WEBHOOK_TOKEN_SECRET_ARN: z.optional(text('a Secrets Manager secret ARN or name', /^[\w/+=.@:-]{1,2048}$/)),
+  FERRY_CONTROLLER_USERNAMES: z.optional(
+    text(
+      `comma-separated Kubernetes usernames (see \`kubectl auth whoami\`), such as ${DEFAULT_CONTROLLER_USERNAMES[0]}`,
+      /^[^,\s]+(\s*,\s*[^,\s]+)*$/,
+    ),
+  ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
@@ -93,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     queueUrl: e.FERRY_QUEUE_URL,
     kubeconfigSecretArn: e.FERRY_KUBECONFIG_SECRET_ARN,
     webhookTokenSecretArn: e.FERRY_WEBHOOK_TOKEN_SECRET_ARN,
+    controllerUsernames: e.FERRY_CONTROLLER_USERNAMES ? e.FERRY_CONTROLLER_USERNAMES.split(/\s*,\s*/) : [...DEFAULT_CONTROLLER_USERNAMES],
   };
 }
 

@@ -384,12 +384,65 @@ export function parseAnnotations(all: Record<string, string> | undefined): Annot
   return annotationsSchema.parse(ours(all));
 }
 
-/** The problems with a Service's `ferry.io/` annotations, one sentence each; empty if valid. */
-export function validateAnnotations(all: Record<string, string> | undefined): string[] {
-  const mine = ours(all);
+/**
+ * The problems with a Service's `ferry.io/` annotations, one sentence each; empty if valid.
+ * At most {@link MAX_PROBLEM_BYTES} of them, then one saying how many were left out: a
+ * Service may hold thousands of unknown keys, and its deny message or Event must stay small.
+ */
+export function validateAnnotations(
+  all: Readonly<Record<string, unknown>> | undefined,
+  /** `Object.keys(all)`, when the caller has it already: on 20,000 keys it costs milliseconds. */
+  keys: readonly string[] = Object.keys(all ?? {}),
+): string[] {
+  // Unknown keys are sorted out here in one pass rather than by the strict schema, so that
+  // 20,000 of them cost a set lookup each and a few sentences, not 20,000 sentences. The
+  // webhook passes annotations as they arrived, hence the check that values are strings.
+  const mine: Record<string, string> = {};
+  const unknown: string[] = [];
+  let unknownCount = 0;
+  for (const key of keys) {
+    if (!key.startsWith(ANNOTATION_PREFIX)) continue;
+    if (!KNOWN_KEYS.has(key)) {
+      if (++unknownCount <= MAX_UNKNOWN_DESCRIBED) unknown.push(key);
+      continue;
+    }
+    const value = all![key];
+    if (typeof value === 'string') mine[key] = value;
+  }
   const result = annotationsSchema.safeParse(mine);
-  if (result.success) return [];
-  return result.error.issues.flatMap((issue) => describeIssue(issue, mine));
+  const problems = result.success ? [] : result.error.issues.flatMap((issue) => describeIssue(issue, mine));
+  if (unknown.length > 0) problems.push(...describeIssue({ code: 'unrecognized_keys', keys: unknown, input: mine, path: [], message: '' }, mine));
+  return capProblems(problems, MAX_PROBLEM_BYTES, unknownCount - unknown.length);
+}
+
+/** More unknown keys than fit in a message are counted, not described. */
+const MAX_UNKNOWN_DESCRIBED = 200;
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(shape));
+
+/** Bytes of problem sentences kept, so that a whole deny message stays under about 4 KiB. */
+export const MAX_PROBLEM_BYTES = 3 * 1024;
+
+/**
+ * The first problems that fit in `budget` bytes, then `and N more problems not shown`
+ * (counting `undescribed` ones that were never put into words).
+ */
+export function capProblems(problems: readonly string[], budget = MAX_PROBLEM_BYTES, undescribed = 0): string[] {
+  const out: string[] = [];
+  let used = 0;
+  for (const problem of problems) {
+    const size = Buffer.byteLength(problem) + 2;
+    if (used + size > budget) {
+      // Even a single enormous problem gets named, cut short.
+      if (out.length === 0) out.push(`${problem.slice(0, Math.floor(budget / 4))}…`);
+      break;
+    }
+    out.push(problem);
+    used += size;
+  }
+  const left = problems.length - out.length + undescribed;
+  if (left > 0) out.push(`and ${left} more problem${left === 1 ? '' : 's'} not shown`);
+  return out;
 }
 
 function ours(all: Record<string, string> | undefined): Record<string, string> {
@@ -400,20 +453,35 @@ function ours(all: Record<string, string> | undefined): Record<string, string> {
   return out;
 }
 
+/** Unknown keys that get a "did you mean": each costs an edit distance per known key. */
+const MAX_SUGGESTIONS = 5;
+
 function describeIssue(issue: z.core.$ZodIssue, values: Record<string, string>): string[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => {
-      const hint = closest(key, Object.keys(shape));
-      return hint
-        ? `unknown annotation ${key}: did you mean ${hint}?`
-        : `unknown annotation ${key}: ferry reads ${Object.keys(shape).join(', ')}`;
+    const known = Object.keys(shape);
+    let listed = false;
+    return issue.keys.map((key, i) => {
+      const hint = i < MAX_SUGGESTIONS ? closest(key, known) : undefined;
+      if (hint) return `unknown annotation ${clip(key)}: did you mean ${hint}?`;
+      // The list of what ferry reads is long; once per message is enough.
+      if (listed) return `unknown annotation ${clip(key)}`;
+      listed = true;
+      return `unknown annotation ${clip(key)}: ferry reads ${known.join(', ')}`;
     });
   }
   const key = String(issue.path[0]);
   const doc = docOf(key as AnnotationKey);
-  const value = JSON.stringify(values[key]);
   const detail = issue.code === 'custom' ? `${issue.message}` : `expected ${doc?.accepted ?? 'a valid value'}`;
-  return [`annotation ${key}=${value} is invalid: ${detail}`];
+  return [`annotation ${clip(key)}=${quote(values[key] ?? '')} is invalid: ${detail}`];
+}
+
+/** A value as JSON, its first 60 characters only when longer: enough to recognise it. */
+function quote(value: string): string {
+  return value.length <= 80 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 60))}… (${value.length} characters)`;
+}
+
+function clip(key: string): string {
+  return key.length <= 120 ? key : `${key.slice(0, 100)}… (${key.length} characters)`;
 }
 
 function docOf(key: AnnotationKey): Doc | undefined {
@@ -431,7 +499,9 @@ function closest(key: string, known: string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 4;
   for (const candidate of known) {
-    const d = editDistance(key, candidate);
+    // Lengths further apart than the best distance so far rule a candidate out for free.
+    if (Math.abs(candidate.length - key.length) >= bestDistance) continue;
+    const d = editDistance(key, candidate, bestDistance - 1);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
@@ -440,13 +510,24 @@ function closest(key: string, known: string[]): string | undefined {
   return best;
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+/**
+ * Levenshtein distance if it is at most `bound`, else `bound + 1`. Only a band of width
+ * 2·bound+1 around the diagonal can hold such a distance, and a row with nothing within
+ * the bound ends the search: O(length × bound) rather than O(length²).
+ */
+function editDistance(a: string, b: string, bound: number): number {
+  const over = bound + 1;
+  if (Math.abs(a.length - b.length) > bound) return over;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => Math.min(j, over));
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    const row = new Array<number>(b.length + 1).fill(over);
+    row[0] = Math.min(i, over);
+    let best = row[0];
+    for (let j = Math.max(1, i - bound); j <= Math.min(b.length, i + bound); j++) {
+      row[j] = Math.min(over, prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      best = Math.min(best, row[j]!);
     }
+    if (best > bound) return over;
     prev = row;
   }
   return prev[b.length]!;

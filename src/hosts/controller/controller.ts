@@ -52,6 +52,7 @@ export async function startController(ferry: Ferry, kc: KubeConfig, options: Con
     token: options.token,
     queue,
     config: ferry.config,
+    controllerUsernames: ferry.config.controllerUsernames,
     enqueueTimeoutMs: 1000,
     stats,
     log,

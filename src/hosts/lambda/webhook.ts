@@ -4,7 +4,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { loadConfig, required } from '../../config/env';
 import { describeError } from '../../errors';
 import { SqsWorkQueue } from '../../queue/sqs';
-import { handleWebhook, newWebhookStats, type WebhookDeps } from '../webhook';
+import { checkHead, handleWebhook, newWebhookStats, type WebhookDeps } from '../webhook';
 import { lambdaTelemetry } from './telemetry';
 
 const telemetry = lambdaTelemetry('webhook');
@@ -26,6 +26,7 @@ function init() {
       secrets: new SecretsManagerClient({}),
       queue: new SqsWorkQueue(new SQSClient({}), required(config, 'queueUrl', 'FERRY_QUEUE_URL')),
       config,
+      controllerUsernames: config.controllerUsernames,
       enqueueTimeoutMs: 1500,
       stats: newWebhookStats(),
       log,
@@ -52,15 +53,14 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<UrlResult>
     return { statusCode: 503, headers: { 'content-type': 'text/plain' }, body: 'webhook token unavailable\n' };
   }
   const misses = d.stats.queueMisses;
-  const res = await handleWebhook(
-    {
-      method: event.requestContext?.http?.method ?? 'POST',
-      path: event.rawPath ?? '/',
-      headers: event.headers ?? {},
-      body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
-    },
-    { ...d, token },
-  );
+  const head = { method: event.requestContext?.http?.method ?? 'POST', path: event.rawPath ?? '/', headers: event.headers ?? {} };
+  // The Function URL has already buffered the body, but decoding it waits for the token.
+  const refused = checkHead(head, { token });
+  if (refused) {
+    d.stats.requests++;
+    return { statusCode: refused.status, headers: refused.headers, body: refused.body };
+  }
+  const res = await handleWebhook({ ...head, body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') }, { ...d, token });
   if (d.stats.queueMisses > misses) telemetry.count('QueueMisses', d.stats.queueMisses - misses);
   return { statusCode: res.status, headers: res.headers, body: res.body };
 }

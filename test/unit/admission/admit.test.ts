@@ -9,7 +9,8 @@ function request(body: Record<string, unknown>): AdmissionRequest {
   return parsed.request;
 }
 
-const decide = (body: Record<string, unknown>) => admit(request(body), CLUSTER);
+const FERRY = 'system:serviceaccount:ferry-system:ferry-controller';
+const decide = (body: Record<string, unknown>) => admit(request(body), CLUSTER, { controllerUsernames: [FERRY] });
 
 describe('parseAdmissionReview', () => {
   test.each([

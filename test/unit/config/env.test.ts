@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       vpcId: undefined,
       awsConcurrency: 4,
       nodeHealthPort: 10256,
+      controllerUsernames: ['system:serviceaccount:ferry-system:ferry-controller'],
       queueUrl: undefined,
       kubeconfigSecretArn: undefined,
       webhookTokenSecretArn: undefined,
