@@ -7,6 +7,7 @@ import type { Section } from './section';
 import { sections as serverless } from './serverless';
 import { sections as agentKernel } from './agent-kernel';
 import { sections as agentUserspace } from './agent-userspace';
+import { sections as startup } from './startup';
 
 /**
  * `npm run bench`: measures, prints, and records the figures in bench/results.md.
@@ -40,6 +41,7 @@ const sections: Section[] = [
   ...serverless,
   ...agentKernel,
   ...agentUserspace,
+  ...startup,
 ];
 
 const RESULTS = join(__dirname, 'results.md');

@@ -13,12 +13,13 @@ if (fs.existsSync(compiled)) {
   require('tsx/cjs');
   cli = require('../src/cli/main.ts');
 }
+// main() prints its own errors and resolves to the exit code; a rejection is a bug in ferry.
 cli.main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err) => {
-    console.error(`ferry: ${err && err.message ? err.message : err}`);
-    process.exitCode = err && err.name === 'ConfigError' ? 2 : 1;
+    console.error(`ferry: ${err && err.stack ? err.stack : err}`);
+    process.exitCode = 1;
   },
 );

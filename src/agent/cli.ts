@@ -1,37 +1,41 @@
 /**
- * `ferry agent …`: parse the flags, then either clean up (`--cleanup`) or run the agent
- * until SIGTERM/SIGINT. Thin: the work is in run.ts and modes.ts. Runnable directly
- * (`tsx src/agent/cli.ts --node-name …`) for the datapath tests and the DaemonSet.
+ * `ferry agent …`: read the flags, then either clean up (`--cleanup`) or run the agent until
+ * SIGTERM/SIGINT. Thin: the work is in run.ts and modes.ts.
+ *
+ * This file is also the agent's own entry point (`node dist/agent/cli.js …`, the image's
+ * ENTRYPOINT; `tsx src/agent/cli.ts …` in the datapath tests): started so, it loads the
+ * agent alone, not the `ferry` command table.
  */
-import { ConfigError, describeError } from '../errors';
-import { createLogger } from '../util/log';
-import { cleanupAll } from './modes';
-import { parseAgentOptions } from './options';
-import { startAgent } from './run';
+import { describeError } from '../errors';
+import { agentCommand, agentOptionsOf, runCommand, type AgentOptions } from './options';
 
-export async function runAgentCommand(argv: string[]): Promise<number> {
+/* eslint-disable @typescript-eslint/no-require-imports -- the agent is loaded when it runs, so that --help and usage errors answer at once */
+
+const NAME = 'ferry agent';
+
+/** Runs `ferry agent` with these arguments; resolves to the exit code (2 for a usage or configuration error). */
+export function runAgentCommand(argv: readonly string[]): Promise<number> {
+  return runCommand(argv, (exit) => {
+    const command = agentCommand(NAME);
+    return command.action(async () => exit(await run(agentOptionsOf(command))));
+  });
+}
+
+async function run(options: AgentOptions): Promise<number> {
+  const { createLogger, pinoLog } = require('../util/log') as typeof import('../util/log');
+  const { cleanupAll } = require('./modes') as typeof import('./modes');
+  const { startAgent } = require('./run') as typeof import('./run');
   const logger = createLogger('agent');
   const log = (line: string) => logger.info(line);
-  let options;
-  try {
-    options = parseAgentOptions(argv);
-  } catch (err) {
-    console.error(`ferry agent: ${describeError(err)}`);
-    return 2;
-  }
   if (options.cleanup) {
     const problems = await cleanupAll({ scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log });
-    for (const problem of problems) console.error(`ferry agent --cleanup: ${problem}`);
+    for (const problem of problems) console.error(`${NAME} --cleanup: ${problem}`);
     if (problems.length === 0) log('removed every rule, table and listener ferry owns');
     return problems.length === 0 ? 0 : 1;
   }
-  let agent;
-  try {
-    agent = await startAgent({ ...options, log });
-  } catch (err) {
-    console.error(`ferry agent: ${describeError(err)}`);
-    return err instanceof ConfigError ? 2 : 1;
-  }
+  const agent = await startAgent({ ...options, logger: pinoLog(logger) });
+  // Since the process started: what a restarted node waits for before its rules are current again.
+  void agent.firstSync.then(() => logger.info({ sinceStartMs: Math.round(performance.now()) }, 'first sync applied'));
   await new Promise<void>((resolve) => {
     let stopping = false;
     // `on`, not `once`: wrappers (npx, tsx) forward a signal again, and a second SIGTERM
@@ -53,7 +57,7 @@ if (require.main === module) {
   runAgentCommand(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(`ferry agent: ${describeError(err)}`);
+      console.error(`${NAME}: ${describeError(err)}`);
       process.exit(1);
     },
   );

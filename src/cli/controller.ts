@@ -1,60 +1,82 @@
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/env';
+import { Command } from '@commander-js/extra-typings';
+import { runCommand } from '../agent/options';
 import { ConfigError } from '../errors';
-import { startController } from '../hosts/controller/controller';
-import { loadOrGenerateTls } from '../hosts/tls';
-import { loadKubeConfig } from '../kube/api';
 import { parseDuration } from '../util/duration';
-import { createLogger, pinoLog } from '../util/log';
-import { parseHostPort } from '../util/net';
-import { connect } from '../wiring/connect';
+import { parseHostPort, type HostPort } from '../util/net';
+import { environment, RECONCILER_VARIABLES } from './environment';
+import { checkedOption, wholeNumber } from './flags';
+
+/* eslint-disable @typescript-eslint/no-require-imports -- the controller is loaded when the command runs, so that --help and usage errors answer at once */
 
 /**
  * `ferry controller [--listen HOST:PORT] [--tls-cert F --tls-key F | --tls-san NAMES]
  * [--token T] [--workers N] [--resync 5m] [--watch]` — runs until SIGINT/SIGTERM.
  */
-export async function controllerCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      listen: { type: 'string', default: '0.0.0.0:8443' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-san': { type: 'string', default: 'localhost,127.0.0.1' },
-      token: { type: 'string' },
-      workers: { type: 'string', default: '4' },
-      resync: { type: 'string', default: '5m' },
-      watch: { type: 'boolean', default: false },
-    },
-  });
-  const listen = parseHostPort(values.listen!);
-  if (!listen) throw new ConfigError(`--listen ${JSON.stringify(values.listen)} is invalid; accepted: HOST:PORT such as 0.0.0.0:8443`);
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new ConfigError('--tls-cert and --tls-key go together; give both or neither (then a self-signed pair is generated)');
-  const workers = Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new ConfigError(`--workers ${JSON.stringify(values.workers)} is invalid; accepted: a whole number from 1 to 64`);
-  const resync = parseDuration(values.resync!);
-  if (resync === undefined || resync < 10_000) throw new ConfigError(`--resync ${JSON.stringify(values.resync)} is invalid; accepted: a duration of at least 10s, such as 5m`);
-  const token = values.token ?? process.env.FERRY_WEBHOOK_TOKEN;
+export function run(argv: readonly string[]): Promise<number> {
+  return runCommand(argv, (exit) =>
+    new Command('ferry controller')
+      .description(
+        'Run the serverless core as one long-running process: the admission webhook over HTTPS, an in-process queue, reconcile workers and a periodic resync; with --watch it also watches Services and Nodes itself. Runs until SIGTERM.',
+      )
+      .addOption(checkedOption('--listen <host:port>', 'where the webhook listens', 'HOST:PORT such as 0.0.0.0:8443', (t) => parseHostPort(t)).default({ host: '0.0.0.0', port: 8443 }, '0.0.0.0:8443'))
+      .option('--tls-cert <file>', "the webhook's certificate (PEM); with --tls-key")
+      .option('--tls-key <file>', "the webhook's private key (PEM); with --tls-cert")
+      .option('--tls-san <names>', 'without --tls-cert: comma-separated names of the generated self-signed certificate', 'localhost,127.0.0.1')
+      .option('--token <token>', 'the webhook token, at least 16 characters (default: $FERRY_WEBHOOK_TOKEN)')
+      .addOption(checkedOption('--workers <n>', 'reconciles in parallel', 'a whole number from 1 to 64', wholeNumber(1, 64)).default(4))
+      .addOption(
+        checkedOption('--resync <duration>', 'how often every Service gets a full check', 'a duration of at least 10s, such as 5m', (t) => {
+          const ms = parseDuration(t);
+          return ms !== undefined && ms >= 10_000 ? ms : undefined;
+        }).default(300_000, '5m'),
+      )
+      .option('--watch', 'also watch Services and Nodes (works before any webhook is configured)')
+      .addHelpText('after', environment(...RECONCILER_VARIABLES, 'FERRY_CONTROLLER_USERNAMES', 'FERRY_WEBHOOK_TOKEN', 'FERRY_LOG_LEVEL'))
+      .action(async (options) => exit(await controller({ ...options, watch: options.watch ?? false }))),
+  );
+}
+
+interface Options {
+  listen: HostPort;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSan: string;
+  token?: string;
+  workers: number;
+  resync: number;
+  watch: boolean;
+}
+
+async function controller(options: Options): Promise<number> {
+  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new ConfigError('--tls-cert and --tls-key go together; give both or neither (then a self-signed pair is generated)');
+  const token = options.token ?? process.env.FERRY_WEBHOOK_TOKEN;
+  // The token is a secret: the refusal does not repeat it.
   if (!token || token.length < 16) throw new ConfigError('a webhook token of at least 16 characters is required: --token or FERRY_WEBHOOK_TOKEN');
 
+  const { loadConfig } = require('../config/env') as typeof import('../config/env');
   const config = loadConfig();
+  const { loadKubeConfig } = require('../kube/api') as typeof import('../kube/api');
+  const { connect } = require('../wiring/connect') as typeof import('../wiring/connect');
+  const { loadOrGenerateTls } = require('../hosts/tls') as typeof import('../hosts/tls');
+  const { startController } = require('../hosts/controller/controller') as typeof import('../hosts/controller/controller');
+  const { createLogger, pinoLog } = require('../util/log') as typeof import('../util/log');
   const kc = loadKubeConfig(config.kubeconfig);
   const ferry = connect(config, kc);
   const tls = await loadOrGenerateTls({
-    ...(values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : {}),
-    names: values['tls-san']!.split(',').map((s) => s.trim()).filter(Boolean),
+    ...(options.tlsCert ? { certFile: options.tlsCert, keyFile: options.tlsKey! } : {}),
+    names: options.tlsSan.split(',').map((s) => s.trim()).filter(Boolean),
   });
   const log = pinoLog(createLogger('controller'));
   const controller = await startController(ferry, kc, {
-    listen,
+    listen: options.listen,
     tls,
     token,
-    workers,
-    resyncIntervalMs: resync,
-    watch: values.watch!,
+    workers: options.workers,
+    resyncIntervalMs: options.resync,
+    watch: options.watch,
     log,
   });
-  log({ level: 'info', msg: 'ferry controller started', webhook: `${controller.url}/admit/<token>`, watch: values.watch, workers });
+  log({ level: 'info', msg: 'ferry controller started', webhook: `${controller.url}/admit/<token>`, watch: options.watch, workers: options.workers });
   if (tls.generated) {
     console.log(`# generated a self-signed certificate; give the API server this caBundle (ferry manifests --ca-bundle FILE):\n${tls.ca}`);
   }

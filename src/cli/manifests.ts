@@ -1,47 +1,48 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../errors';
-import { agentManifests } from '../manifests/agent';
+import { Command } from '@commander-js/extra-typings';
 import { PROXY_MODES, type ProxyMode } from '../agent/types';
-import { clusterManifests } from '../manifests/cluster';
-import { DEFAULT_AGENT_IMAGE, toYaml } from '../manifests/files';
+import { runCommand } from '../agent/options';
+import { agentManifests } from '../manifests/agent';
+import { clusterManifests, NAMESPACE } from '../manifests/cluster';
+import { DEFAULT_AGENT_IMAGE } from '../manifests/image';
+import { checkedOption } from './flags';
 
 const isMode = (m: string): m is ProxyMode => (PROXY_MODES as readonly string[]).includes(m);
 
 /**
  * `ferry manifests --webhook-url URL --token TOKEN [--ca-bundle FILE] [--namespace NS]
- * [--agent-image IMG] [--agent-mode MODE] [--no-agent]`: YAML for kubectl apply.
+ * [--image IMAGE] [--agent-mode MODE] [--no-agent]`: YAML for kubectl apply.
  */
-export async function manifestsCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      'webhook-url': { type: 'string' },
-      token: { type: 'string' },
-      'ca-bundle': { type: 'string' },
-      namespace: { type: 'string' },
-      'agent-image': { type: 'string', default: DEFAULT_AGENT_IMAGE },
-      'agent-mode': { type: 'string', default: 'nftables' },
-      'no-agent': { type: 'boolean', default: false },
-    },
-  });
-  const mode = values['agent-mode']!;
-  if (!isMode(mode)) throw new ConfigError(`--agent-mode ${JSON.stringify(mode)} is invalid; accepted: nftables, iptables, ipvs or userspace`);
-  const url = values['webhook-url'];
-  if (!url || !/^https:\/\/[^/\s]+/.test(url)) {
-    throw new ConfigError(`--webhook-url ${JSON.stringify(url ?? '')} is invalid; accepted: the https:// URL of the webhook (the stack output WebhookUrl)`);
-  }
-  if (!values.token) throw new ConfigError('--token is required: the webhook token (the stack output WebhookTokenSecretArn names the secret)');
-  const caBundle = values['ca-bundle'] ? await readFile(values['ca-bundle'], 'utf8') : undefined;
-  const objects = clusterManifests({
-    webhookUrl: url,
-    token: values.token,
-    ...(caBundle ? { caBundle } : {}),
-    ...(values.namespace ? { namespace: values.namespace } : {}),
-  });
-  if (!values['no-agent']) {
-    objects.push(...agentManifests({ image: values['agent-image']!, mode, ...(values.namespace ? { namespace: values.namespace } : {}) }));
-  }
-  process.stdout.write(toYaml(objects));
-  return 0;
+export function run(argv: readonly string[]): Promise<number> {
+  return runCommand(argv, (exit) =>
+    new Command('ferry manifests')
+      .description(
+        'Print the cluster-side YAML for `kubectl apply -f -`: the ValidatingWebhookConfiguration that calls the webhook, the identity and RBAC whose token the kubeconfig secret holds, and the node agent (its DaemonSet and read-only RBAC).',
+      )
+      .addOption(
+        checkedOption('--webhook-url <url>', "the webhook's https:// URL (the stack output WebhookUrl)", 'the https:// URL of the webhook (the stack output WebhookUrl)', (t) =>
+          /^https:\/\/[^/\s]+/.test(t) ? t : undefined,
+        ).makeOptionMandatory(),
+      )
+      .requiredOption('--token <token>', 'the webhook token (the secret the stack output WebhookTokenSecretArn names)')
+      .option('--ca-bundle <file>', "PEM of the CA that signed the webhook's certificate (ferry controller's self-signed one); omit for a publicly trusted one")
+      .option('--namespace <namespace>', "namespace of ferry's objects", NAMESPACE)
+      .option('--image, --agent-image <image>', "the node agent's image", DEFAULT_AGENT_IMAGE)
+      .addOption(
+        checkedOption('--agent-mode <mode>', `the node agent's --mode: ${PROXY_MODES.join(', ')}`, 'nftables, iptables, ipvs or userspace', (t) => (isMode(t) ? t : undefined)).default(
+          'nftables' as ProxyMode,
+        ),
+      )
+      .option('--no-agent', 'leave the node agent out (another kube-proxy carries the traffic)')
+      .action(async (options) => {
+        const caBundle = options.caBundle ? await readFile(options.caBundle, 'utf8') : undefined;
+        // The YAML writer comes with the Kubernetes client: loaded only to write.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { toYaml } = require('../manifests/files') as typeof import('../manifests/files');
+        const objects = clusterManifests({ webhookUrl: options.webhookUrl, token: options.token, namespace: options.namespace, ...(caBundle ? { caBundle } : {}) });
+        if (options.agent) objects.push(...agentManifests({ image: options.agentImage, mode: options.agentMode, namespace: options.namespace }));
+        process.stdout.write(toYaml(objects));
+        exit(0);
+      }),
+  );
 }

@@ -4,16 +4,20 @@
  *
  * The DaemonSet runs on every node (it tolerates every taint), in the host network
  * namespace (it programs the node's netfilter and listens on NodePorts), as root but with
- * every capability dropped except NET_ADMIN (netfilter, conntrack, addresses) — not
- * privileged, no privilege escalation, read-only root filesystem. iptables mode also gets
+ * every capability dropped except NET_ADMIN (netfilter, conntrack, IPVS) and NET_RAW (the
+ * raw socket iptables opens to read and replace its tables) — not privileged, no privilege
+ * escalation, read-only root filesystem. It starts the image's agent entry point directly. iptables mode also gets
  * the host's /run/xtables.lock so it takes turns with other iptables users on the node.
  * Liveness probes /livez (stale rules), readiness /healthz (also: node being deleted).
  */
 import { NAMESPACE } from './cluster';
+import { AGENT_ENTRYPOINT } from './image';
 import type { ProxyMode } from '../agent/types';
 
 export const AGENT_NAME = 'ferry-agent';
 export const HEALTHZ_PORT = 10256;
+/** What the agent container may do as root; the DaemonSet drops every other capability. */
+export const AGENT_CAPABILITIES: readonly string[] = ['NET_ADMIN', 'NET_RAW'];
 export const METRICS_PORT = 10249;
 
 export interface AgentManifestOptions {
@@ -69,7 +73,7 @@ export function agentManifests(options: AgentManifestOptions): object[] {
               {
                 name: 'agent',
                 image: options.image,
-                command: ['ferry', 'agent'],
+                command: [...AGENT_ENTRYPOINT],
                 args: ['--mode', mode, '--node-name', '$(NODE_NAME)', `--healthz-bind=0.0.0.0:${HEALTHZ_PORT}`, `--metrics-bind=0.0.0.0:${METRICS_PORT}`],
                 env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
                 ports: [
@@ -83,9 +87,9 @@ export function agentManifests(options: AgentManifestOptions): object[] {
                   privileged: false,
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
-                  // Root for netlink, but only the one capability netfilter needs.
+                  // Root for netlink and raw sockets, with only the capabilities the data path needs.
                   runAsUser: 0,
-                  capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+                  capabilities: { drop: ['ALL'], add: [...AGENT_CAPABILITIES] },
                 },
                 volumeMounts: [
                   { name: 'tmp', mountPath: '/tmp' },

@@ -1,8 +1,6 @@
 import { dumpYaml } from '@kubernetes/client-node';
 import { agentManifests } from './agent';
-
-/** The image the agent DaemonSet runs unless `--agent-image` says otherwise. */
-export const DEFAULT_AGENT_IMAGE = 'ghcr.io/ferry-io/ferry:0.1.0';
+import { DEFAULT_AGENT_IMAGE } from './image';
 
 /** Objects as one multi-document YAML stream, as `kubectl apply -f -` reads it. */
 export function toYaml(objects: readonly object[]): string {

@@ -57,13 +57,29 @@ describe('ferry CLI', () => {
     expect(output[0]).toBe('no orphaned resources');
   });
 
-  test('bad arguments and configuration are refused with what is accepted', async () => {
-    await expect(main(['reconcile', 'web'])).rejects.toThrow('ferry reconcile takes one Service as <namespace>/<name>, got "web"');
+  test('bad arguments and configuration are refused with what is accepted, exit code 2', async () => {
+    expect(await main(['reconcile', 'web'])).toBe(2);
+    expect(output.pop()).toBe('ferry reconcile: <service> "web" is invalid; accepted: <namespace>/<name> such as default/web');
     process.env = { ...process.env, FERRY_CLUSTER_NAME: '' };
-    await expect(main(['reconcile', 'default/web'])).rejects.toThrow(/FERRY_CLUSTER_NAME is required/);
-    process.env = { ...process.env, FERRY_CLUSTER_NAME: 'cli' };
-    expect(await main(['frobnicate'])).toBe(2);
-    expect(output[0]).toMatch(/^ferry: unknown command "frobnicate"/);
+    expect(await main(['reconcile', 'default/web'])).toBe(2);
+    expect(output.pop()).toMatch(/^ferry reconcile: invalid configuration:\n {2}FERRY_CLUSTER_NAME is required/);
+    process.env = { ...process.env, FERRY_CLUSTER_NAME: 'cli', FERRY_AWS_CONCURRENCY: '0' };
+    expect(await main(['gc'])).toBe(2);
+    expect(output.pop()).toMatch(/^ferry gc: invalid configuration:\n {2}FERRY_AWS_CONCURRENCY="0" is invalid; accepted: a whole number from 1 to 32$/);
+    delete process.env.FERRY_AWS_CONCURRENCY;
+  });
+
+  test('ferry manifests --image sets the agent DaemonSet\'s image (--agent-image too); the default is this release\'s', async () => {
+    const image = async (...flags: string[]) => {
+      let yaml = '';
+      jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((yaml += String(chunk)), true));
+      expect(await main(['manifests', '--webhook-url', 'https://hooks.example.com', '--token', 't', ...flags])).toBe(0);
+      return [...yaml.matchAll(/^ {10}image: (.*)$/gm)].map((m) => m[1]);
+    };
+    expect(await image('--image', 'registry.example.com/ferry:dev')).toEqual(['registry.example.com/ferry:dev']);
+    expect(await image('--agent-image', 'registry.example.com/ferry:old')).toEqual(['registry.example.com/ferry:old']);
+    expect(await image()).toEqual([`ghcr.io/ferry-io/ferry:${(require('../../package.json') as { version: string }).version}`]);
+    expect(await image('--no-agent')).toEqual([]);
   });
 
   test('ferry local (npm start) shows a Service become a load balancer and go again', async () => {

@@ -1,4 +1,4 @@
-import { duration, parseAgentOptions } from '../../../src/agent/options';
+import { AGENT_FLAGS, agentCommand, duration, parseAgentOptions } from '../../../src/agent/options';
 import { ConfigError } from '../../../src/errors';
 
 const parse = (...argv: string[]) => parseAgentOptions(argv, {});
@@ -40,6 +40,7 @@ test('every flag', () => {
 
 test('the node name may come from NODE_NAME (the DaemonSet passes it via the downward API); --cleanup needs none', () => {
   expect(parseAgentOptions([], { NODE_NAME: 'node-7' }).nodeName).toBe('node-7');
+  expect(parseAgentOptions(['--node-name', 'node-8'], { NODE_NAME: 'node-7' }).nodeName).toBe('node-8');
   expect(parse('--cleanup').cleanup).toBe(true);
 });
 
@@ -58,9 +59,10 @@ test.each([
   expect(refusal(...argv)).toBe(message);
 });
 
-test('unknown flags and missing values are refused with the usage', () => {
-  expect(refusal('--node-name', 'n', '--proxy-mode', 'x')).toMatch(/^Unknown option '--proxy-mode'\nusage: ferry agent/);
-  expect(refusal('--node-name')).toMatch(/^Option '--node-name <value>' argument missing\nusage: ferry agent/);
+test('unknown flags, missing values and stray words are refused, naming them', () => {
+  expect(refusal('--node-name', 'n', '--proxy-mode', 'x')).toBe("unknown option '--proxy-mode'");
+  expect(refusal('--node-name')).toBe("option '--node-name <name>' argument missing");
+  expect(refusal('--node-name', 'n', 'nftables')).toBe('unexpected argument "nftables": ferry agent takes only flags');
 });
 
 test.each([
@@ -71,4 +73,17 @@ test.each([
   ['1.5s', 1500],
 ])('duration %s = %d ms', (text, ms) => {
   expect(duration('--x', text)).toBe(ms);
+});
+
+test("another spelling in a flag's aliases (kube-proxy's, say) sets the same option and stays out of the help", () => {
+  const mode = AGENT_FLAGS.mode;
+  const original = mode.aliases;
+  mode.aliases = ['--proxy-mode'];
+  try {
+    expect(parse('--node-name', 'n', '--proxy-mode', 'ipvs').mode).toBe('ipvs');
+    expect(refusal('--node-name', 'n', '--proxy-mode', 'ebpf')).toBe('--mode "ebpf" is not supported: expected one of nftables, iptables, ipvs, userspace');
+    expect(agentCommand().helpInformation()).not.toContain('--proxy-mode');
+  } finally {
+    mode.aliases = original;
+  }
 });
