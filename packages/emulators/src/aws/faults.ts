@@ -13,6 +13,9 @@ import type { Throttles } from './service';
  * - server errors: `500 InternalFailure` or `503 ServiceUnavailable` (5xx is transient);
  * - failAfter: `400 FerryInjectedFault`, which no retry strategy retries, standing in
  *   for a process that dies after its k-th write.
+ *
+ * `throttle(rate)` refuses calls at random, whatever the load; AWS's own rate limits
+ * (token buckets that a burst empties) are `start({ throttling })`, in throttling.ts.
  */
 export interface FaultOptions {
   readonly seed?: number;

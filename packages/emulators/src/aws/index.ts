@@ -6,6 +6,7 @@ import { EmulatorServer, type RecordedCall } from './server';
 import type { ServiceName } from './service';
 import { takeSnapshot, type AwsSnapshot } from './snapshot';
 import { AwsState } from './state';
+import { Throttler, type ThrottlingControls, type ThrottlingOptions } from './throttling';
 
 /**
  * ferry's embedded AWS: one HTTP endpoint speaking EC2 (2016-11-15) and ELBv2
@@ -42,6 +43,13 @@ export interface AwsEmulatorOptions {
    * attributes out of Describe*Attributes as moto does (README "moto / LocalStack fidelity").
    */
   fidelity?: Fidelity;
+  /**
+   * AWS's request throttling: EC2 and ELBv2 calls spend tokens from the account's
+   * documented buckets and are refused with `RequestLimitExceeded` / `Throttling` when one
+   * is empty (README "Request throttling"). Off by default; `{ scale, clock }` run the
+   * buckets on simulated time.
+   */
+  throttling?: boolean | ThrottlingOptions;
 }
 
 export { ManualClock, type Clock } from './clock';
@@ -50,6 +58,15 @@ export type { ServiceName } from './service';
 export type { AwsSnapshot } from './snapshot';
 export type { FaultControls } from './faults';
 export type { Fidelity } from './fidelity';
+export type {
+  BucketCategory,
+  BucketStats,
+  CallCounts,
+  ServiceThrottlingStats,
+  ThrottlingControls,
+  ThrottlingOptions,
+  ThrottlingStats,
+} from './throttling';
 export type {
   ConnectionEvent,
   DataPlane,
@@ -79,6 +96,12 @@ export class AwsEmulator {
     private readonly injector: FaultInjector,
     /** The data plane, when `start({ dataPlane })` asked for one. */
     readonly dataPlane: DataPlane | undefined,
+    /**
+     * The request buckets' counts and controls, when `start({ throttling })` turned them
+     * on; undefined otherwise, so a benchmark that forgot the option fails instead of
+     * reporting zero throttled calls.
+     */
+    readonly throttling: ThrottlingControls | undefined,
   ) {}
 
   static async start(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
@@ -88,18 +111,21 @@ export class AwsEmulator {
     const injector = new FaultInjector();
     const dataPlane = options.dataPlane ? new DataPlane(state, options.dataPlane === true ? {} : options.dataPlane) : undefined;
     state.dataPlane = dataPlane?.view;
+    const clock = options.clock ?? systemClock;
+    const throttler = options.throttling ? new Throttler(clock, options.throttling === true ? {} : options.throttling) : undefined;
     let emulator: AwsEmulator | undefined;
     const server = await EmulatorServer.listen(options.host ?? '127.0.0.1', options.port ?? 0, {
       state,
       faults: injector,
-      clock: options.clock ?? systemClock,
+      clock,
+      ...(throttler ? { throttling: throttler } : {}),
       record: (call) => {
         emulator?.log.push(call);
         // Before the answer is written, so a caller that created a listener can connect to it next.
         if (call.mutating && (call.service === 'ec2' || call.service === 'elbv2')) dataPlane?.sync();
       },
     });
-    emulator = new AwsEmulator(server, state, injector, dataPlane);
+    emulator = new AwsEmulator(server, state, injector, dataPlane, throttler);
     return emulator;
   }
 

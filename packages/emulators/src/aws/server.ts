@@ -14,15 +14,16 @@ import { isMutating, type Answer, type ServiceName, type Throttles } from './ser
 import { Signals } from './signals';
 import { sqsService } from './sqs';
 import type { AwsState } from './state';
+import type { Throttler } from './throttling';
 import { escapeXml } from './xml';
 
 /**
  * The HTTP edge, one endpoint for every service: a request with `X-Amz-Target` is JSON
  * protocol and routed by that header (SQS, Secrets Manager); anything else is query
  * protocol and routed by `Version` (EC2 and ELBv2 both have a `DescribeTags`). Either
- * way the edge applies faults, runs the handler, records the call and writes the answer
- * in the service's envelope. Signatures are not verified: any region and credentials
- * are accepted.
+ * way the edge applies throttling and faults, runs the handler, records the call and
+ * writes the answer in the service's envelope. Signatures are not verified: any region
+ * and credentials are accepted.
  */
 export interface RecordedCall {
   readonly service: ServiceName;
@@ -43,6 +44,8 @@ export interface ServerDeps {
   readonly state: AwsState;
   readonly faults: FaultInjector;
   readonly clock: Clock;
+  /** AWS's request buckets, when `start({ throttling })` turned them on. */
+  readonly throttling?: Throttler;
   readonly record: (call: RecordedCall) => void;
 }
 
@@ -163,6 +166,8 @@ export class EmulatorServer {
     let answer: Answer;
     let errorCode: string | undefined;
     try {
+      // AWS throttles at its front door: a refused call never reaches the service, nor the faults that stand in for it.
+      if (this.deps.throttling && !this.deps.throttling.admit(call.service, call.action, call.params)) throw call.throttlingError();
       const fault = this.deps.faults.before(call, call.action);
       if (fault) throw fault;
       answer = await call.run();
