@@ -19,6 +19,7 @@ import { FerryController, type FerryControllerProps } from './ferry-controller';
  * | `loadBalancerSubnetIds`| the only subnets load balancers may use (IAM), comma-separated      |
  * | `allowInternetFacing`  | `false` lets IAM refuse internet-facing load balancers              |
  * | `webhookConcurrency`   | the webhook's reserved concurrency, default 20                      |
+ * | `adoptLoadBalancerArns`| NLBs to adopt: the one-time grant to tag them (remove once adopted) |
  * | `stackName`            | default `ferry-<clusterName>`                                       |
  */
 export interface FerryContext {
@@ -34,6 +35,7 @@ export interface FerryContext {
   loadBalancerSubnetIds?: string[];
   allowInternetFacing?: boolean;
   webhookConcurrency?: number;
+  adoptLoadBalancerArns?: string[];
   stackName?: string;
 }
 
@@ -89,6 +91,7 @@ export function readContext(get: (key: string) => unknown): FerryContext {
     loadBalancerSubnetIds: list('loadBalancerSubnetIds'),
     allowInternetFacing: bool('allowInternetFacing'),
     webhookConcurrency: int('webhookConcurrency'),
+    adoptLoadBalancerArns: list('adoptLoadBalancerArns'),
     stackName: text('stackName'),
   };
   // No VPC lookups: they need AWS credentials at synth time and break offline synth.
@@ -116,6 +119,7 @@ export function createFerryStack(app: App): Stack {
     loadBalancerSubnetIds: ctx.loadBalancerSubnetIds,
     allowInternetFacing: ctx.allowInternetFacing,
     webhookConcurrency: ctx.webhookConcurrency,
+    adoptLoadBalancerArns: ctx.adoptLoadBalancerArns,
     ...(ctx.vpcId ? placement(stack, ctx.vpcId, ctx.subnetIds ?? [], ctx.securityGroupIds) : {}),
   };
   new FerryController(stack, 'Ferry', props);

@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionDefaults, type FunctionName } from './bundling';
-import { loadBalancerControllerPolicies } from './iam-policy';
+import { adoptionStatement, loadBalancerControllerPolicies } from './iam-policy';
 
 export interface FerryControllerProps {
   /**
@@ -76,6 +76,15 @@ export interface FerryControllerProps {
    * @default true
    */
   readonly allowInternetFacing?: boolean;
+
+  /**
+   * NLBs to adopt (`ferry.io/adopt-load-balancer`), by ARN: adds the one-time grant that lets
+   * ferry tag them as its own (policy `AdoptionPolicy`). Remove them once the Services are
+   * adopted; from then on the regular, tag-scoped policies cover those NLBs.
+   *
+   * @default - none
+   */
+  readonly adoptLoadBalancerArns?: string[];
 
   /**
    * Reserved concurrency of the webhook function. Its URL is public (the API server cannot
@@ -290,6 +299,9 @@ export class FerryController extends Construct {
       managed('LoadBalancerCreatePolicy', `create NLBs, listeners and target groups tagged ferry.io/cluster=${props.clusterName}`, policies.create),
       managed('LoadBalancerChangePolicy', `change and delete NLBs, listeners and target groups tagged ferry.io/cluster=${props.clusterName}`, policies.change),
       managed('NetworkPolicy', `security groups tagged ferry.io/cluster=${props.clusterName}, and the nodes' rules for them`, policies.network),
+      ...(props.adoptLoadBalancerArns && props.adoptLoadBalancerArns.length > 0
+        ? [managed('AdoptionPolicy', 'one-time: tag the NLBs to adopt as this cluster\'s (remove once adopted)', [adoptionStatement(this, { clusterName: props.clusterName, loadBalancerArns: props.adoptLoadBalancerArns })])]
+        : []),
     ];
 
     this.addAlarms(props.clusterName);

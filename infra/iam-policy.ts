@@ -320,3 +320,29 @@ export function loadBalancerControllerPolicies(
   ];
   return { create, change, network };
 }
+
+/**
+ * The one-time grant an adoption needs (`ferry.io/adopt-load-balancer`): the NLB was made by
+ * another controller, so it carries no `ferry.io/cluster` tag, and the tag-scoped policy above
+ * lets ferry touch nothing untagged. This lets ferry put its cluster tag on these NLBs, their
+ * listeners and the target groups they use, and only on resources no ferry has tagged yet.
+ * Once they carry the tag the regular policy covers them: remove this grant after the
+ * adoption (infra/README.md, "Adopting a load balancer").
+ */
+export function adoptionStatement(scope: IConstruct, options: { clusterName: string; loadBalancerArns: readonly string[] }): iam.PolicyStatement {
+  const stack = Stack.of(scope);
+  const listeners = options.loadBalancerArns.map((arn) => arn.replace(':loadbalancer/net/', ':listener/net/') + '/*');
+  return new iam.PolicyStatement({
+    sid: 'AdoptTheseLoadBalancersOnce',
+    actions: ['elasticloadbalancing:AddTags'],
+    resources: [
+      ...options.loadBalancerArns,
+      ...listeners,
+      stack.formatArn({ service: 'elasticloadbalancing', resource: 'targetgroup', resourceName: '*/*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+    ],
+    conditions: {
+      StringEquals: { [`aws:RequestTag/${TAG_CLUSTER}`]: options.clusterName },
+      Null: { [`aws:ResourceTag/${TAG_CLUSTER}`]: 'true' },
+    },
+  });
+}

@@ -34,6 +34,13 @@ export class RetryableError extends FerryError {
 export class ConflictError extends RetryableError {}
 
 /**
+ * Work that is done as far as it can be for now (an adoption waiting for its new target
+ * groups to pass health checks): not a failure, but the host should come back after
+ * `retryAfterMs`.
+ */
+export class InProgressError extends RetryableError {}
+
+/**
  * A unit of work ran out of time. What it did stays done (every step is safe to interrupt)
  * and the next attempt continues from what it observes.
  */

@@ -137,6 +137,11 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
         ),
         'InvalidPermission.Duplicate',
       );
+    case 'AuthorizeDirectIngress':
+      return tolerate(
+        aws.ec2.send(new (ec2Sdk().AuthorizeSecurityGroupIngressCommand)({ GroupId: a.groupId, IpPermissions: permissions(a.rules) })),
+        'InvalidPermission.Duplicate',
+      );
     case 'AuthorizeBackendIngress':
       return tolerate(
         aws.ec2.send(
@@ -290,6 +295,10 @@ async function tolerate(call: Promise<unknown>, code: string): Promise<void> {
 }
 
 function resourceArn(a: ActionOf<'AddTags'> | ActionOf<'RemoveTags'>, ids: Registry): string {
+  if (a.kind === 'listener') {
+    const at = a.resource.lastIndexOf(':');
+    return ids.listener(a.resource.slice(0, at), Number(a.resource.slice(at + 1)));
+  }
   return a.kind === 'loadBalancer' ? ids.lb(a.resource) : ids.tg(a.resource);
 }
 
@@ -328,17 +337,19 @@ function listenerParams(l: ListenerModel, ids: Registry, modify = false) {
 
 /** EC2 groups rules by protocol and port range; each of ours has one source, a CIDR or a group. */
 function permissions(rules: readonly ObservedRule[], description?: string): IpPermission[] {
-  const described = description ? { Description: description } : {};
   return rules.map((r) => ({
     IpProtocol: r.protocol,
     FromPort: r.fromPort,
     ToPort: r.toPort,
-    ...(r.sourceGroup
-      ? { UserIdGroupPairs: [{ GroupId: r.sourceGroup, ...described }] }
-      : r.cidr!.includes(':')
-        ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, ...described }] }
-        : { IpRanges: [{ CidrIp: r.cidr, ...described }] }),
+    ...source(r, r.description ?? description),
   }));
+}
+
+/** A rule's one source; its description kept (moto matches revokes by it, and ferry finds its own rules by it). */
+function source(r: ObservedRule, description: string | undefined): Partial<IpPermission> {
+  const described = description ? { Description: description } : {};
+  if (r.sourceGroup) return { UserIdGroupPairs: [{ GroupId: r.sourceGroup, ...described }] };
+  return r.cidr!.includes(':') ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, ...described }] } : { IpRanges: [{ CidrIp: r.cidr, ...described }] };
 }
 
 function subnetMapping(m: SubnetMapping) {

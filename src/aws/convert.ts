@@ -73,13 +73,18 @@ export function toSecurityGroup(g: Ec2SecurityGroup): ObservedSecurityGroup {
   return { id: g.GroupId!, name: g.GroupName ?? '', vpcId: g.VpcId ?? '', tags: toTags(g.Tags), ingress: toRules(g.IpPermissions) };
 }
 
+export function healthyCount(descriptions: readonly TargetHealthDescription[] | undefined): number {
+  return (descriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy').length;
+}
+
 export function toRules(permissions: readonly IpPermission[] | undefined): ObservedRule[] {
   const rules: ObservedRule[] = [];
   for (const p of permissions ?? []) {
     const base = { protocol: p.IpProtocol ?? '-1', fromPort: p.FromPort ?? -1, toPort: p.ToPort ?? -1 };
-    for (const r of p.IpRanges ?? []) rules.push({ ...base, cidr: r.CidrIp! });
-    for (const r of p.Ipv6Ranges ?? []) rules.push({ ...base, cidr: r.CidrIpv6!.toLowerCase() });
-    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId) rules.push({ ...base, sourceGroup: g.GroupId });
+    const described = (d: string | undefined) => (d ? { description: d } : {});
+    for (const r of p.IpRanges ?? []) rules.push({ ...base, cidr: r.CidrIp!, ...described(r.Description) });
+    for (const r of p.Ipv6Ranges ?? []) rules.push({ ...base, cidr: r.CidrIpv6!.toLowerCase(), ...described(r.Description) });
+    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId) rules.push({ ...base, sourceGroup: g.GroupId, ...described(g.Description) });
   }
   return rules;
 }

@@ -20,7 +20,7 @@ import type { AwsClients } from './clients';
 import { ec2Sdk } from './ec2-sdk';
 import { awsErrorCode } from './errors';
 import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from '../model/observed';
-import { toLoadBalancer, toSecurityGroup, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
+import { healthyCount, toLoadBalancer, toSecurityGroup, toSubnet, toTags, toTargetGroup, toTargets } from './convert';
 import { readNodeGroups, type NodeGroupsRequest } from './observe-backend';
 
 export interface ObserveRequest {
@@ -39,6 +39,8 @@ export interface ObserveRequest {
    * exists, its tags, and the load balancers' attributes (deletion protection).
    */
   details: boolean;
+  /** An adoption: the listeners' tags are read too (they need ferry's before it may change them). */
+  adopting?: boolean;
   /** Read the ports of listeners whose attributes the model sets (one call each). */
   listenerAttributes?: number[];
   /** Read ferry's backend groups and the target nodes' groups (the model manages backend rules). */
@@ -52,12 +54,21 @@ export interface ObserveRequest {
  * when asked, the security groups by one tag-filtered DescribeSecurityGroups.
  */
 export async function observe(aws: AwsClients, request: ObserveRequest): Promise<ObservedState> {
-  const [found, subnets, groups, nodeGroups] = await Promise.all([
+  const selector = request.subnets?.selector;
+  const [found, resolved, groups, nodeGroups] = await Promise.all([
     findLoadBalancers(aws, request.loadBalancerNames),
-    request.subnets ? resolveSubnets(aws, request.subnets.selector, request.subnets.vpcId) : undefined,
+    selector && selector.kind !== 'current' ? resolveSubnets(aws, selector, request.subnets!.vpcId) : undefined,
     findSecurityGroups(aws, request.cluster, request.service),
     request.backend ? readNodeGroups(aws, request.backend) : undefined,
   ]);
+  // An adopted load balancer keeps its subnets: they are read once it is found (desired name first).
+  const adopted = selector?.kind === 'current' ? found.find((lb) => lb.LoadBalancerName === request.loadBalancerNames[0]) : undefined;
+  const subnets =
+    selector?.kind === 'current'
+      ? adopted
+        ? await resolveSubnets(aws, { kind: 'explicit', ids: (adopted.AvailabilityZones ?? []).map((z) => z.SubnetId!), names: [] }, undefined)
+        : []
+      : resolved;
   const securityGroups = groups.filter((g) => g.tags[TAG_SERVICE] === request.service);
   const backend = nodeGroups
     ? { groups: groups.filter((g) => g.tags[TAG_RESOURCE] === BACKEND_RESOURCE), nodeGroups: nodeGroups.groups, untaggedNodes: nodeGroups.untagged }
@@ -78,7 +89,9 @@ export async function observe(aws: AwsClients, request: ObserveRequest): Promise
   const missing = request.targetGroupNames.filter((n) => !knownNames.has(n));
   for (const g of await findTargetGroups(aws, missing)) groupsByArn.set(g.TargetGroupArn!, g);
 
-  const tags = await describeTags(aws, [...found.map((lb) => lb.LoadBalancerArn!), ...groupsByArn.keys()]);
+  const listenerArns = request.adopting ? behind.flatMap((b) => b.listeners.map((l) => l.arn)) : [];
+  const tags = await describeTags(aws, [...found.map((lb) => lb.LoadBalancerArn!), ...groupsByArn.keys(), ...listenerArns]);
+  for (const l of behind.flatMap((b) => b.listeners)) if (tags.has(l.arn)) l.tags = tags.get(l.arn);
   const targetGroups = await readTargetGroups(aws, [...groupsByArn.values()], tags, request, request.details);
   await Promise.all([
     readAdditionalCertificates(aws, behind.flatMap((b) => b.listeners)),
@@ -209,7 +222,7 @@ async function readTargetGroups(
     return {
       ...base,
       ...(attributes ? { attributes: toTags(attributes.Attributes) } : {}),
-      ...(health ? { targets: toTargets(health.TargetHealthDescriptions) } : {}),
+      ...(health ? { targets: toTargets(health.TargetHealthDescriptions), healthy: healthyCount(health.TargetHealthDescriptions) } : {}),
     };
   });
   return observed.sort((a, b) => a.name.localeCompare(b.name));
@@ -243,6 +256,7 @@ async function resolveSubnets(
 ): Promise<Subnet[]> {
   const vpcFilter: Filter[] = vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [];
   const queries: Array<{ SubnetIds?: string[]; Filters?: Filter[] }> = [];
+  if (selector.kind === 'current') return [];
   if (selector.kind === 'discover') {
     queries.push({ Filters: [{ Name: 'tag-key', Values: [selector.roleTag] }, ...vpcFilter] });
   } else {

@@ -91,6 +91,14 @@ const keyValues = z.pipe(list, z.transform((items: string[], ctx) => {
 /** AWS: 1–32 alphanumerics or hyphens, no hyphen at either end, not starting with `internal-`. */
 export const LOAD_BALANCER_NAME = /^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
 
+/** An NLB to adopt: its name, or its ARN (whose `loadbalancer/net/<name>/<id>` gives the name). */
+const ADOPTABLE = /^((?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?|arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+)$/;
+
+/** The name of the NLB that `ferry.io/adopt-load-balancer` names. */
+export function adoptedName(value: string): string {
+  return /:loadbalancer\/net\/([^/]+)\//.exec(value)?.[1] ?? value;
+}
+
 const portSelector = listOf(z.string().check(z.regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?|\d{1,5})$/)));
 
 const refined = <T extends z.ZodMiniType>(schema: T, ...rules: Array<[(v: z.output<T>) => boolean, string]>) =>
@@ -250,6 +258,11 @@ const shape = {
     default: '`k8s-<namespace>-<name>-<hash>`',
     description: 'Explicit NLB name. ferry refuses a name whose NLB belongs to another Service.',
   }),
+  'ferry.io/adopt-load-balancer': annotation(z.string().check(z.regex(ADOPTABLE)), {
+    accepted: 'the name or ARN of an existing Network Load Balancer (`arn:aws:elasticloadbalancing:…:loadbalancer/net/<name>/<id>`)',
+    description:
+      "Take over an existing NLB (the AWS Load Balancer Controller's or the cloud provider's), keeping its DNS name and addresses: ferry tags it, builds its own target groups, warms them up on a spare listener, repoints the listeners in place once a target is healthy, then removes the old target groups. Needs the one-time IAM step in infra/README.md, or the NLB tagged by hand.",
+  }),
   'ferry.io/load-balancer-attributes': annotation(attributes(LOAD_BALANCER_ATTRIBUTES), {
     accepted: `comma-separated \`key=value\` of the NLB attributes AWS documents: ${keysOf(LOAD_BALANCER_ATTRIBUTES)}`,
     default: "AWS's default of each attribute",
@@ -333,6 +346,15 @@ export const annotationsSchema = z.strictObject(shape).check(z.superRefine((a, c
   }
   if (a['ferry.io/ipv6-addresses'] && a['ferry.io/ip-address-type'] !== 'dualstack') {
     ctx.addIssue({ code: 'custom', path: ['ferry.io/ipv6-addresses'], message: 'IPv6 addresses need ferry.io/ip-address-type=dualstack' });
+  }
+  const adopt = a['ferry.io/adopt-load-balancer'];
+  if (adopt !== undefined) {
+    if (a['ferry.io/name'] !== undefined && a['ferry.io/name'] !== adoptedName(adopt)) {
+      ctx.addIssue({ code: 'custom', path: ['ferry.io/name'], message: `differs from the load balancer ferry.io/adopt-load-balancer names (${adoptedName(adopt)}); remove one of the two` });
+    }
+    for (const key of ['ferry.io/eip-allocations', 'ferry.io/private-ipv4-addresses', 'ferry.io/ipv6-addresses'] as const) {
+      if (a[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: "an adopted load balancer keeps its addresses (AWS sets them only at creation); remove it" });
+    }
   }
   const lb = a['ferry.io/load-balancer-attributes'] ?? {};
   const named: Array<[AnnotationKey, string, string | undefined]> = [

@@ -1,7 +1,6 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { ConfigError } from '../errors';
-import { parseAnnotations, type Annotations } from './annotations';
-import { LOAD_BALANCER_ATTRIBUTES, attributeDefaults } from './attributes';
+import { adoptedName, parseAnnotations, type Annotations } from './annotations';
 import { buildHealthCheck } from './health-check';
 import { MAX_LISTENERS } from './limits';
 import { loadBalancerName } from './names';
@@ -15,7 +14,6 @@ import type {
   ListenerModel,
   LoadBalancerModel,
   LoadBalancerSpec,
-  Scheme,
   ServiceRef,
   SubnetAddresses,
   SubnetSelector,
@@ -87,7 +85,8 @@ function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[]
   const extraTags = ann['ferry.io/additional-tags'] ?? {};
   const addresses = subnetAddresses(ann);
 
-  const name = ann['ferry.io/name'] ?? loadBalancerName(cluster, ref, scheme, addresses);
+  const adopt = ann['ferry.io/adopt-load-balancer'];
+  const name = adopt !== undefined ? adoptedName(adopt) : (ann['ferry.io/name'] ?? loadBalancerName(cluster, ref, scheme, addresses));
   const targetGroups: TargetGroupModel[] = [];
   const listeners: ListenerModel[] = [];
   const listenerAttributes = ann['ferry.io/listener-attributes'];
@@ -117,24 +116,24 @@ function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[]
       : buildBackend(targetGroups, healthCheck, { cluster, nodePortRange: config.nodePortRange ?? DEFAULT_NODE_PORT_RANGE });
   return {
     name,
-    explicitName: ann['ferry.io/name'] !== undefined,
+    explicitName: ann['ferry.io/name'] !== undefined || adopt !== undefined,
+    ...(adopt !== undefined ? { adopt: { schemeGiven: ann['ferry.io/scheme'] !== undefined } } : {}),
     scheme,
     ipAddressType,
-    subnets: subnetSelector(ann, scheme, cluster),
+    subnets: adopt !== undefined && !ann['ferry.io/subnets'] ? { kind: 'current' } : subnetSelector(ann, scheme, cluster),
     ...(addresses ? { addresses } : {}),
     securityGroups: buildSecurityGroups(service, ann, listeners, backend !== null, { ref, cluster, extraTags, ipAddressType }),
     backend,
-    attributes: loadBalancerAttributes(ann, scheme),
+    attributes: loadBalancerAttributes(ann),
     tags: { ...extraTags, ...ownershipTags(cluster, ref, 'LoadBalancer') },
     listeners,
     targetGroups,
   };
 }
 
-/** AWS's defaults, then `ferry.io/load-balancer-attributes`, then the named annotations (the schema refuses disagreement). */
-function loadBalancerAttributes(ann: Annotations, scheme: Scheme): Record<string, string> {
+/** `ferry.io/load-balancer-attributes`, then the named annotations (the schema refuses disagreement). */
+function loadBalancerAttributes(ann: Annotations): Record<string, string> {
   return {
-    ...attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme }),
     ...ann['ferry.io/load-balancer-attributes'],
     ...(ann['ferry.io/deletion-protection'] !== undefined ? { 'deletion_protection.enabled': String(ann['ferry.io/deletion-protection']) } : {}),
     ...(ann['ferry.io/cross-zone'] !== undefined ? { 'load_balancing.cross_zone.enabled': String(ann['ferry.io/cross-zone']) } : {}),

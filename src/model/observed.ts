@@ -49,6 +49,8 @@ export interface ObservedListener {
   certificates: string[];
   sslPolicy: string | undefined;
   alpnPolicy: string | undefined;
+  /** Read only for an adoption (whether the listener still needs ferry's tags). */
+  tags?: Record<string, string>;
   /** Read only when the model sets listener attributes. */
   attributes?: Record<string, string>;
 }
@@ -66,6 +68,8 @@ export interface ObservedTargetGroup {
   attributes?: Record<string, string>;
   /** Registered targets, sorted; undefined when not read. */
   targets?: Target[];
+  /** How many of them AWS reports healthy; read with the targets. */
+  healthy?: number;
 }
 
 /** One ingress permission, flattened to a single source: a CIDR or a security group. */
@@ -75,6 +79,8 @@ export interface ObservedRule {
   toPort: number;
   cidr?: string;
   sourceGroup?: string;
+  /** The rule's description: how ferry recognises the direct rules it made for one Service. */
+  description?: string;
 }
 
 export interface ObservedSecurityGroup {

@@ -123,12 +123,19 @@ export interface SecurityGroupModel {
 
 export type SubnetSelector =
   | { kind: 'explicit'; ids: string[]; names: string[] }
+  /** An adopted load balancer keeps the subnets it has. */
+  | { kind: 'current' }
   | { kind: 'discover'; roleTag: string; clusterTag: string };
 
 export interface LoadBalancerSpec {
   name: string;
   /** Set by `ferry.io/name`: the name cannot carry a hash, so the NLB cannot be replaced under it. */
   explicitName: boolean;
+  /**
+   * `ferry.io/adopt-load-balancer`: an existing NLB ferry takes over. Without `ferry.io/scheme`
+   * it keeps its own scheme (then `scheme` above is only the model's default).
+   */
+  adopt?: { schemeGiven: boolean };
   scheme: Scheme;
   ipAddressType: IpAddressType;
   subnets: SubnetSelector;
@@ -137,7 +144,7 @@ export interface LoadBalancerSpec {
   securityGroups: { managed: SecurityGroupModel } | { ids: string[] };
   /** null: `ferry.io/manage-backend-security-group-rules=false`, the cluster opens its nodes itself. */
   backend: BackendModel | null;
-  /** Every attribute AWS documents for NLBs: the annotations', else AWS's defaults. */
+  /** The attributes the annotations set; the planner holds every other documented one at AWS's default for the scheme. */
   attributes: Record<string, string>;
   tags: Record<string, string>;
   /** Sorted by port. */

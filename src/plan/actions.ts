@@ -48,6 +48,8 @@ export type Action = { phase: Phase } & (
   | { op: 'CreateSecurityGroup'; group: Omit<SecurityGroupModel, 'ingress'>; vpcId: string }
   | { op: 'AuthorizeSecurityGroupIngress'; group: string; rules: IngressRule[] }
   | { op: 'RevokeSecurityGroupIngress'; groupId: string; group: string; rules: ObservedRule[] }
+  /** Rules on a node security group for a groupless NLB: CIDR sources, described with their Service. */
+  | { op: 'AuthorizeDirectIngress'; groupId: string; group: string; rules: ObservedRule[] }
   /** Rules on a node security group, sourced from ferry's backend group (named: it may be created in this apply). */
   | { op: 'AuthorizeBackendIngress'; groupId: string; group: string; backend: SecurityGroupRef; rules: BackendRule[] }
   | { op: 'DeleteSecurityGroup'; groupId: string; group: string }
@@ -73,7 +75,8 @@ export type Action = { phase: Phase } & (
   | { op: 'RegisterTargets'; targetGroup: string; targets: Target[] }
   | { op: 'DeregisterTargets'; targetGroup: string; targets: Target[] }
   | { op: 'DeleteTargetGroup'; targetGroup: string }
-  | { op: 'AddTags'; kind: 'loadBalancer' | 'targetGroup'; resource: string; tags: Record<string, string> }
+  /** `resource`: a load balancer's or target group's name, or `<load balancer>:<port>` for a listener. */
+  | { op: 'AddTags'; kind: 'loadBalancer' | 'targetGroup' | 'listener'; resource: string; tags: Record<string, string> }
   | { op: 'RemoveTags'; kind: 'loadBalancer' | 'targetGroup'; resource: string; keys: string[] }
   | { op: 'CreateListener'; loadBalancer: string; listener: ListenerModel }
   | { op: 'ModifyListener'; loadBalancer: string; listener: ListenerModel }
@@ -94,6 +97,8 @@ export function describeAction(a: Action): string {
       return `allow ${a.rules.map((r) => `${r.protocol}/${r.port} from ${r.cidr}`).join(', ')} on ${a.group}`;
     case 'RevokeSecurityGroupIngress':
       return `revoke ${a.rules.map((r) => `${r.protocol}/${r.fromPort}-${r.toPort} from ${r.cidr ?? r.sourceGroup}`).join(', ')} on ${a.group}`;
+    case 'AuthorizeDirectIngress':
+      return `allow ${a.rules.map((r) => `${r.protocol}/${r.fromPort} from ${r.cidr}`).join(', ')} on node group ${a.group} (${a.groupId})`;
     case 'AuthorizeBackendIngress':
       return `allow ${a.rules.map((r) => `${r.protocol}/${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}`).join(', ')} from ${'id' in a.backend ? a.backend.id : a.backend.managed} on node group ${a.group} (${a.groupId})`;
     case 'DeleteSecurityGroup':

@@ -13,11 +13,12 @@ export function planListeners(
   spec: LoadBalancerSpec,
   current: ObservedLoadBalancer | undefined,
   targetGroupNames: ReadonlyMap<string, string>,
+  adoption: { hold: ReadonlySet<number>; warmups: readonly ListenerModel[] } = { hold: new Set(), warmups: [] },
 ): Action[] {
   const loadBalancer = spec.name;
   const existing = new Map((current?.listeners ?? []).map((l) => [l.port, l]));
   const actions: Action[] = [];
-  for (const listener of spec.listeners) {
+  for (const listener of [...spec.listeners.filter((l) => !adoption.hold.has(l.port)), ...adoption.warmups]) {
     const found = existing.get(listener.port);
     if (!found) {
       actions.push({ phase: Phase.Listeners, op: 'CreateListener', loadBalancer, listener });
@@ -36,7 +37,7 @@ export function planListeners(
     actions.push(...extraCertificates(loadBalancer, listener, found.protocol === 'TLS' ? found.certificates.slice(1) : []));
     if (found.attributes) actions.push(...listenerAttributes(loadBalancer, listener, found.attributes));
   }
-  const wanted = new Set(spec.listeners.map((l) => l.port));
+  const wanted = new Set([...spec.listeners.map((l) => l.port), ...adoption.warmups.map((l) => l.port)]);
   for (const port of existing.keys()) {
     if (!wanted.has(port)) actions.push({ phase: Phase.PruneListeners, op: 'DeleteListener', loadBalancer, port });
   }

@@ -11,10 +11,14 @@ export function planLoadBalancer(
   placement: { subnets: string[]; mappings?: SubnetMapping[] },
   securityGroups: SecurityGroupRef[],
   securityGroupIds: ReadonlyMap<string, string>,
+  /** An NLB created without security groups, to which AWS allows none. */
+  groupless = false,
 ): Action[] {
   const name = spec.name;
   const { subnets, mappings } = placement;
   const defaults = attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme: spec.scheme });
+  // ferry holds every documented attribute: the annotations', else AWS's default for the scheme.
+  const desired = { ...defaults, ...spec.attributes };
   if (!current) {
     const actions: Action[] = [
       {
@@ -29,7 +33,7 @@ export function planLoadBalancer(
         tags: spec.tags,
       },
     ];
-    const nonDefault = attributeDrift(spec.attributes, {}, defaults);
+    const nonDefault = attributeDrift(desired, {}, defaults);
     if (!isEmpty(nonDefault)) {
       actions.push({ phase: Phase.Configure, op: 'ModifyLoadBalancerAttributes', loadBalancer: name, attributes: nonDefault });
     }
@@ -41,14 +45,14 @@ export function planLoadBalancer(
     actions.push({ phase: Phase.Configure, op: 'SetSubnets', loadBalancer: name, subnets, ...(mappings ? { subnetMappings: mappings } : {}) });
   }
   const wantedIds = securityGroups.map((g) => ('id' in g ? g.id : securityGroupIds.get(g.managed)));
-  if (wantedIds.some((id) => id === undefined) || !sameSet(wantedIds as string[], current.securityGroups)) {
+  if (!groupless && (wantedIds.some((id) => id === undefined) || !sameSet(wantedIds as string[], current.securityGroups))) {
     actions.push({ phase: Phase.Configure, op: 'SetSecurityGroups', loadBalancer: name, securityGroups });
   }
   if (spec.ipAddressType !== current.ipAddressType) {
     actions.push({ phase: Phase.Configure, op: 'SetIpAddressType', loadBalancer: name, ipAddressType: spec.ipAddressType });
   }
   if (current.attributes) {
-    const drift = attributeDrift(spec.attributes, current.attributes, defaults);
+    const drift = attributeDrift(desired, current.attributes, defaults);
     if (!isEmpty(drift)) actions.push({ phase: Phase.Configure, op: 'ModifyLoadBalancerAttributes', loadBalancer: name, attributes: drift });
   }
   const tags = tagDrift(spec.tags, current.tags);

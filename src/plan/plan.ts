@@ -1,12 +1,13 @@
 import { ConfigError, OwnershipError } from '../errors';
 import type { ObservedLoadBalancer, ObservedState, ObservedTargetGroup } from '../model/observed';
 import { ownedByService, TAG_CLUSTER, TAG_SERVICE } from '../model/tags';
-import type { LoadBalancerModel, LoadBalancerSpec, TargetGroupModel } from '../model/types';
+import type { LoadBalancerModel, LoadBalancerSpec, Scheme, TargetGroupModel } from '../model/types';
 import { Phase, type Action } from './actions';
 import { targetDrift } from './diff';
 import { planListeners } from './listeners';
 import { planLoadBalancer } from './load-balancer';
-import { planSecurityGroups } from './security-groups';
+import { planAdoption, type AdoptionSteps } from './adoption';
+import { planDirectRules, planSecurityGroups } from './security-groups';
 import { chooseSubnets, mapAddresses } from './subnets';
 import { planTargetGroup, registrations } from './target-groups';
 
@@ -25,47 +26,77 @@ export interface PlanContext {
  * taken by a resource that is not this Service's.
  */
 export function plan(model: LoadBalancerModel, observed: ObservedState, ctx: PlanContext): Action[] {
+  return planWithProgress(model, observed, ctx).actions;
+}
+
+/** The plan, and what it cannot do yet (an adoption waiting for healthy targets). */
+export function planWithProgress(model: LoadBalancerModel, observed: ObservedState, ctx: PlanContext): { actions: Action[]; pending: string[] } {
   const spec = model.loadBalancer;
   if (spec) assertNamesFree(spec, observed, ctx);
   const mine = {
     loadBalancers: observed.loadBalancers.filter((lb) => ownedByService(lb.tags, ctx.cluster, ctx.service)),
     targetGroups: observed.targetGroups.filter((tg) => ownedByService(tg.tags, ctx.cluster, ctx.service)),
   };
+  const pending: string[] = [];
   const actions =
     observed.scope === 'targets'
       ? planTargetsOnly(spec, mine.targetGroups)
       : spec
-        ? planEnsure(spec, observed, mine, model.deletionProtection, ctx)
+        ? planEnsure(spec, observed, mine, model.deletionProtection, ctx, pending)
         : planDelete(observed, mine, model.deletionProtection);
-  return actions.sort((a, b) => a.phase - b.phase);
+  return { actions: actions.sort((a, b) => a.phase - b.phase), pending };
 }
 
 type Mine = { loadBalancers: ObservedLoadBalancer[]; targetGroups: ObservedTargetGroup[] };
 
-function planEnsure(spec: LoadBalancerSpec, observed: ObservedState, mine: Mine, protect: boolean, ctx: PlanContext): Action[] {
-  const current = mine.loadBalancers.find((lb) => lb.name === spec.name);
-  if (current && current.scheme !== spec.scheme) {
+function planEnsure(spec: LoadBalancerSpec, observed: ObservedState, mine: Mine, protect: boolean, ctx: PlanContext, pending: string[]): Action[] {
+  const actions: Action[] = [];
+  let current = mine.loadBalancers.find((lb) => lb.name === spec.name);
+  let adoption: AdoptionSteps | undefined;
+  if (spec.adopt) {
+    current ??= observed.loadBalancers.find((lb) => lb.name === spec.name);
+    if (!current) {
+      throw new ConfigError(`annotation ferry.io/adopt-load-balancer names ${spec.name}, which does not exist in this account and Region; name an existing Network Load Balancer, or remove the annotation`);
+    }
+    adoption = planAdoption(spec, current, observed.targetGroups, { cluster: ctx.cluster, key: ctx.service });
+    actions.push(...adoption.actions);
+    pending.push(...adoption.pending);
+  }
+  // An adopted load balancer keeps its scheme unless the Service names one.
+  const scheme = spec.adopt && !spec.adopt.schemeGiven && current ? (current.scheme as Scheme) : spec.scheme;
+  if (current && current.scheme !== scheme) {
     throw new ConfigError(
-      `load balancer ${spec.name} is ${current.scheme} but the Service asks for ${spec.scheme}; AWS cannot change a scheme in place and ferry.io/name pins the name, so change ferry.io/name together with ferry.io/scheme`,
+      spec.adopt
+        ? `load balancer ${spec.name} is ${current.scheme} but the Service asks for ${scheme}; AWS cannot change a scheme in place, so an adopted load balancer keeps its own: remove ferry.io/scheme`
+        : `load balancer ${spec.name} is ${current.scheme} but the Service asks for ${scheme}; AWS cannot change a scheme in place and ferry.io/name pins the name, so change ferry.io/name together with ferry.io/scheme`,
     );
   }
+  const effective = { ...spec, scheme };
   const { vpcId, subnets, chosen } = chooseSubnets(spec.subnets, observed.subnets ?? [], current?.vpcId, ctx.vpcId);
   const mappings = spec.addresses ? mapAddresses(spec.addresses, chosen) : undefined;
-  const actions: Action[] = [];
-  const security = planSecurityGroups(spec, observed.securityGroups, observed.backend, vpcId);
+  // AWS cannot give security groups to an NLB created without them (as the cloud provider
+  // creates them): the nodes then admit its clients and health checks directly.
+  const groupless = current !== undefined && current.securityGroups.length === 0;
+  const security = groupless
+    ? { actions: planDirectRules(spec, observed.backend, chosen.map((s) => s.cidr), ctx), refs: [], currentIds: new Map<string, string>() }
+    : planSecurityGroups(spec, observed.securityGroups, observed.backend, vpcId);
   actions.push(...security.actions);
-  actions.push(...planLoadBalancer(spec, current, { subnets, ...(mappings ? { mappings } : {}) }, security.refs, security.currentIds));
+  actions.push(...planLoadBalancer(effective, current, { subnets, ...(mappings ? { mappings } : {}) }, security.refs, security.currentIds, groupless));
 
   const tgByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
   for (const tg of spec.targetGroups) {
     actions.push(...planTargetGroup(tg, mine.targetGroups.find((g) => g.name === tg.name), vpcId));
   }
-  actions.push(...planListeners(spec, current, tgByArn));
+  actions.push(...planListeners(spec, current, tgByArn, adoption));
 
+  // A target group a listener still forwards to is kept, whoever's it is, until the
+  // listener has moved (an adoption may hold a listener on its old group for a while).
+  const moving = new Set(actions.flatMap((a) => (a.op === 'ModifyListener' ? [a.listener.port] : a.op === 'DeleteListener' ? [a.port] : [])));
+  const forwarding = new Set((current?.listeners ?? []).filter((l) => !moving.has(l.port)).map((l) => l.targetGroupArn));
   const wanted = new Set(spec.targetGroups.map((tg) => tg.name));
   actions.push(...retire(mine.loadBalancers.filter((lb) => lb !== current), protect));
   for (const tg of mine.targetGroups) {
-    if (!wanted.has(tg.name)) actions.push({ phase: Phase.DeleteTargetGroups, op: 'DeleteTargetGroup', targetGroup: tg.name });
+    if (!wanted.has(tg.name) && !forwarding.has(tg.arn)) actions.push({ phase: Phase.DeleteTargetGroups, op: 'DeleteTargetGroup', targetGroup: tg.name });
   }
   return actions;
 }
@@ -124,7 +155,9 @@ function planTargetsOnly(spec: LoadBalancerSpec | null, groups: readonly Observe
 function assertNamesFree(spec: LoadBalancerSpec, observed: ObservedState, ctx: PlanContext): void {
   const taken = (tags: Record<string, string>) => !ownedByService(tags, ctx.cluster, ctx.service);
   const lb = observed.loadBalancers.find((l) => l.name === spec.name);
-  if (lb && taken(lb.tags)) {
+  // An NLB no ferry has claimed may be adopted; one another ferry Service or cluster owns may not.
+  const adoptable = spec.adopt !== undefined && lb !== undefined && lb.tags[TAG_CLUSTER] === undefined;
+  if (lb && taken(lb.tags) && !adoptable) {
     const via = spec.explicitName ? `annotation ferry.io/name=${JSON.stringify(spec.name)}: ` : '';
     throw new OwnershipError(`${via}load balancer ${spec.name} ${ownerOf(lb.tags, ctx.cluster)}; ferry does not touch it`);
   }

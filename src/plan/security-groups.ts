@@ -67,12 +67,7 @@ export function planSecurityGroups(
  */
 export function planBackend(model: BackendModel, seen: ObservedBackend | undefined, vpcId: string): { actions: Action[]; ref: SecurityGroupRef } {
   const observed = seen ?? { groups: [], nodeGroups: [], untaggedNodes: [] };
-  if (observed.untaggedNodes.length > 0) {
-    const shown = observed.untaggedNodes.slice(0, 5).join(', ') + (observed.untaggedNodes.length > 5 ? ` and ${observed.untaggedNodes.length - 5} more` : '');
-    throw new ConfigError(
-      `no security group of node ${shown} is tagged ${model.nodeGroupTag}, so ferry may open none of them to the load balancer: tag the nodes' security group ${model.nodeGroupTag}=owned (or shared), or set ferry.io/manage-backend-security-group-rules=false and open the NodePorts yourself`,
-    );
-  }
+  assertNodesTagged(model, observed);
   const actions: Action[] = [];
   const current = observed.groups.find((g) => g.vpcId === vpcId && g.name === model.group.name);
   if (!current) actions.push({ phase: Phase.SecurityGroup, op: 'CreateSecurityGroup', group: model.group, vpcId });
@@ -87,6 +82,52 @@ export function planBackend(model: BackendModel, seen: ObservedBackend | undefin
     }
   }
   return { actions, ref };
+}
+
+/**
+ * For an NLB created without security groups (adopted from the cloud provider): the nodes'
+ * groups admit this Service's clients (its source ranges) on its NodePorts and the NLB's
+ * subnets on its health-check port, as the cloud provider does. These rules grow with the
+ * Services, which is why ferry's own NLBs always have groups; each carries a description
+ * naming its Service, how ferry finds exactly its own again.
+ */
+export function planDirectRules(spec: LoadBalancerSpec, seen: ObservedBackend | undefined, subnetCidrs: readonly string[], ctx: { cluster: string; service: string }): Action[] {
+  if (!spec.backend || !seen) return [];
+  assertNodesTagged(spec.backend, seen);
+  const marker = directRuleMarker(ctx.cluster, ctx.service);
+  const sources = 'managed' in spec.securityGroups ? [...new Set(spec.securityGroups.managed.ingress.map((r) => r.cidr))] : ['0.0.0.0/0'];
+  const desired = new Map<string, ObservedRule>();
+  const add = (rule: ObservedRule) => desired.set(ruleKey(rule), { ...rule, description: marker });
+  for (const tg of spec.targetGroups) {
+    for (const protocol of tg.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : tg.protocol === 'UDP' ? ['udp'] : ['tcp']) {
+      for (const cidr of sources) add({ protocol, fromPort: tg.port, toPort: tg.port, cidr });
+    }
+    const hc = tg.healthCheck.port === 'traffic-port' ? tg.port : tg.healthCheck.port;
+    for (const cidr of subnetCidrs) add({ protocol: 'tcp', fromPort: hc, toPort: hc, cidr });
+  }
+  const actions: Action[] = [];
+  for (const node of seen.nodeGroups) {
+    const have = new Map(node.ingress.filter((r) => r.description === marker).map((r) => [ruleKey(r), r]));
+    const missing = [...desired].filter(([k]) => !have.has(k)).map(([, r]) => r);
+    const extra = [...have].filter(([k]) => !desired.has(k)).map(([, r]) => r);
+    if (missing.length > 0) actions.push({ phase: Phase.Create, op: 'AuthorizeDirectIngress', groupId: node.id, group: node.name, rules: missing });
+    if (extra.length > 0) actions.push({ phase: Phase.Configure, op: 'RevokeSecurityGroupIngress', groupId: node.id, group: node.name, rules: extra });
+  }
+  return actions;
+}
+
+/** ferry may open only node groups tagged for the cluster (its IAM policy allows no other). */
+function assertNodesTagged(model: BackendModel, observed: ObservedBackend): void {
+  if (observed.untaggedNodes.length === 0) return;
+  const shown = observed.untaggedNodes.slice(0, 5).join(', ') + (observed.untaggedNodes.length > 5 ? ` and ${observed.untaggedNodes.length - 5} more` : '');
+  throw new ConfigError(
+    `no security group of node ${shown} is tagged ${model.nodeGroupTag}, so ferry may open none of them to the load balancer: tag the nodes' security group ${model.nodeGroupTag}=owned (or shared), or set ferry.io/manage-backend-security-group-rules=false and open the NodePorts yourself`,
+  );
+}
+
+/** The description of the rules ferry adds to node groups for one Service's groupless NLB. */
+export function directRuleMarker(cluster: string, service: string): string {
+  return `ferry.io/cluster=${cluster} ferry.io/service=${service}`;
 }
 
 function asObserved(r: IngressRule): ObservedRule {

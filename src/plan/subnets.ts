@@ -14,7 +14,8 @@ export function chooseSubnets(
   vpcId: string | undefined,
   allowedVpc?: string,
 ): { vpcId: string; subnets: string[]; chosen: Subnet[] } {
-  const chosen = selector.kind === 'explicit' ? explicit(selector, candidates) : discovered(selector, candidates, vpcId ?? allowedVpc);
+  const chosen =
+    selector.kind === 'current' ? [...candidates] : selector.kind === 'explicit' ? explicit(selector, candidates) : discovered(selector, candidates, vpcId ?? allowedVpc);
   const outside = allowedVpc ? chosen.filter((s) => s.vpcId !== allowedVpc) : [];
   if (outside.length > 0) {
     throw new ConfigError(

@@ -7,8 +7,8 @@ import type { KubeApi } from '../kube/api';
 import { buildModel, type ClusterConfig } from '../model/build';
 import type { ObservedLoadBalancer } from '../model/observed';
 import { BACKEND_RESOURCE, backendKey } from '../model/security';
-import { wantsLoadBalancer } from '../model/service';
-import { TAG_CLUSTER, TAG_RESOURCE } from '../model/tags';
+import { serviceRef, wantsLoadBalancer } from '../model/service';
+import { TAG_CLUSTER, TAG_RESOURCE, serviceKey } from '../model/tags';
 import type { BackendRule } from '../model/types';
 import { describeAction } from '../plan/actions';
 import { planBackendSweep } from '../plan/backend-sweep';
@@ -43,8 +43,10 @@ export async function sweepBackend(
 async function sweep(kube: KubeApi, aws: AwsClients, config: ClusterConfig, loadBalancers: readonly ObservedLoadBalancer[]): Promise<BackendSweepReport> {
   const [services, nodes] = await Promise.all([kube.listServices(), kube.listNodes()]);
   const needed = new Map<string, BackendRule>();
+  const liveServices = new Set<string>();
   for (const service of services) {
     if (!wantsLoadBalancer(service, config)) continue;
+    liveServices.add(serviceKey(serviceRef(service)));
     try {
       for (const rule of buildModel(service, nodes, config).loadBalancer?.backend?.rules ?? []) needed.set(backendKey(rule), rule);
     } catch {
@@ -55,9 +57,8 @@ async function sweep(kube: KubeApi, aws: AwsClients, config: ClusterConfig, load
     { Name: `tag:${TAG_CLUSTER}`, Values: [config.clusterName] },
     { Name: `tag:${TAG_RESOURCE}`, Values: [BACKEND_RESOURCE] },
   ]);
-  if (backendGroups.length === 0) return { done: [] };
   const nodeGroups = await describeSecurityGroups(aws, [{ Name: 'tag-key', Values: [`kubernetes.io/cluster/${config.clusterName}`] }]);
-  const actions = planBackendSweep({ needed: [...needed.values()], backendGroups, nodeGroups, loadBalancers });
+  const actions = planBackendSweep({ needed: [...needed.values()], backendGroups, nodeGroups, loadBalancers, cluster: config.clusterName, liveServices });
   const none = { scope: 'full' as const, loadBalancers: [], targetGroups: [], securityGroups: [] };
   const revokes = actions.filter((a) => a.op !== 'DeleteSecurityGroup');
   const done = (await apply(aws, revokes, none)).done.map(describeAction);

@@ -4,7 +4,7 @@ import type { AwsClients } from '../aws/clients';
 import { observe, observeTargets } from '../aws/observe';
 import type { NodeGroupsRequest } from '../aws/observe-backend';
 import type { ObservedState } from '../model/observed';
-import { ConfigError, ConflictError, DeadlineError, OwnershipError, describeError } from '../errors';
+import { ConfigError, ConflictError, DeadlineError, InProgressError, OwnershipError, describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
 import { buildModel, type ClusterConfig } from '../model/build';
 import { checkpointOf, formatCheckpoint, type Checkpoint } from '../model/checkpoint';
@@ -12,7 +12,7 @@ import { FINALIZER, hasFinalizer, isFerrysClass, isFerrysConcern } from '../mode
 import { serviceKey } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
 import type { Action } from '../plan/actions';
-import { plan } from '../plan/plan';
+import { planWithProgress } from '../plan/plan';
 import { sweepBackend } from './backend';
 import {
   CHECKPOINT_ANNOTATION,
@@ -126,6 +126,10 @@ export class Reconciler {
         // A concurrent write to the Service: read it again and converge from there.
         if (err instanceof ConflictError && attempt < MAX_CONFLICT_ATTEMPTS) continue;
         const message = describeError(err);
+        if (err instanceof InProgressError) {
+          await this.event(service, 'Normal', 'EnsuringLoadBalancer', message);
+          throw err;
+        }
         await this.event(service, 'Warning', 'SyncLoadBalancerFailed', `Error syncing load balancer: ${message}`);
         if (err instanceof ConfigError || err instanceof OwnershipError) {
           return { service: key, outcome: 'refused', actions: [], message };
@@ -147,7 +151,7 @@ export class Reconciler {
 
     const desired = desiredNames(spec);
     const observed = await this.observe(aws, model, record, desired, checkpoint, full);
-    const actions = plan(model, observed, { cluster: this.options.clusterName, service: key, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) });
+    const { actions, pending } = planWithProgress(model, observed, { cluster: this.options.clusterName, service: key, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) });
 
     if (actions.length > 0) {
       // Before any create: the finalizer (so a deletion waits for cleanup) and every name the
@@ -165,6 +169,13 @@ export class Reconciler {
       return { service: key, outcome: actions.length > 0 || hasFinalizer(service) ? 'deleted' : 'in-sync', actions };
     }
     const hostname = result.dnsNames.get(spec.name) ?? currentHostname(service);
+    if (pending.length > 0) {
+      // The adopted NLB serves already: its name goes into status now. No checkpoint yet: the
+      // next reconcile must look again and take the next step.
+      if (hostname && currentHostname(service) !== hostname) await this.kube.patchServiceStatus(service, { loadBalancer: { ingress: [{ hostname }] } });
+      const interval = spec.targetGroups[0]?.healthCheck.intervalSeconds ?? 10;
+      throw new InProgressError(`Adopting load balancer ${spec.name}: ${pending.join('; ')}`, { retryAfterMs: interval * 1000 });
+    }
     service = await this.finishEnsure(service, hostname, checkpoint!, desired);
     if (actions.length > 0) {
       const onlyTargets = actions.every((a) => a.op === 'RegisterTargets' || a.op === 'DeregisterTargets');
@@ -193,10 +204,12 @@ export class Reconciler {
       loadBalancerNames: [...desired.loadBalancers, ...record.resources.loadBalancers],
       targetGroupNames: [...desired.targetGroups, ...record.resources.targetGroups],
       ...(spec ? { subnets: { selector: spec.subnets, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) } } : {}),
-      readTargets: spec !== null && (full || !checkpoint || record.checkpoint?.targets !== checkpoint.targets),
+      // An adoption repoints listeners only once their new target groups are healthy.
+      readTargets: spec !== null && (full || !checkpoint || record.checkpoint?.targets !== checkpoint.targets || spec.adopt !== undefined),
       details: spec !== null,
       ...(spec ? { listenerAttributes: spec.listeners.filter((l) => Object.keys(l.attributes).length > 0).map((l) => l.port) } : {}),
       ...(spec?.backend ? { backend: nodeGroupsRequest(spec) } : {}),
+      ...(spec?.adopt ? { adopting: true } : {}),
     };
     // Only the registrations can differ when the rest of the model is as last applied.
     if (!full && checkpoint && record.checkpoint?.spec === checkpoint.spec) {

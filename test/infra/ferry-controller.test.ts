@@ -97,6 +97,16 @@ describe('FerryController queue', () => {
 });
 
 describe('FerryController schedule', () => {
+  it('adds the one-time adoption grant only while NLBs to adopt are named', () => {
+    const arn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/legacy/50dc6c495c0c9188';
+    const adopting = synthController({ adoptLoadBalancerArns: [arn] }).template;
+    adopting.resourceCountIs('AWS::IAM::ManagedPolicy', 4);
+    adopting.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Sid: 'AdoptTheseLoadBalancersOnce', Resource: Match.arrayWith([arn]) })] },
+    });
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 3);
+  });
+
   it('caps the public webhook with reserved concurrency (20 by default)', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),

@@ -6,6 +6,7 @@ import {
   READ_ACTIONS,
   SECURITY_GROUP_MUTATIONS,
   TARGET_GROUP_MUTATIONS,
+  adoptionStatement,
   loadBalancerControllerPolicies,
   loadBalancerControllerStatements,
 } from '../../infra/iam-policy';
@@ -227,6 +228,29 @@ describe('load-balancer IAM policy', () => {
       const move = (subnets: string[]) => allowPlaced('elasticloadbalancing:SetSubnets', LB, { ...owned, 'elasticloadbalancing:Subnet': subnets });
       expect(move(['subnet-b'])).toBe(true);
       expect(move(['subnet-other'])).toBe(false);
+    });
+  });
+
+  describe('the one-time adoption grant', () => {
+    const NLB = elb('loadbalancer/net/k8s-default-legacy-0123456789/50dc6c495c0c9188');
+    const adoption = (() => {
+      const stack = new Stack(fastApp(), 'Adopt', { env: { account: ACCOUNT, region: REGION } });
+      return resolvePartition(stack.resolve(new PolicyDocument({ statements: [adoptionStatement(stack, { clusterName: CLUSTER, loadBalancerArns: [NLB] })] }).toJSON())).Statement;
+    })();
+    const adopt = (resource: string, context: RequestContext) => isAllowed(adoption, { action: 'elasticloadbalancing:AddTags', resource, context });
+    const tagging = requestTags(ownershipTags());
+
+    it('lets ferry tag the named NLB, its listeners and the target groups, as this cluster\'s only', () => {
+      expect(adopt(NLB, tagging)).toBe(true);
+      expect(adopt(elb('listener/net/k8s-default-legacy-0123456789/50dc6c495c0c9188/f2f7dc8efc522ab2'), tagging)).toBe(true);
+      expect(adopt(TG, tagging)).toBe(true);
+      expect(adopt(NLB, requestTags(ownershipTags('staging')))).toBe(false);
+    });
+
+    it('reaches no other NLB, and nothing a ferry has already tagged', () => {
+      expect(adopt(LB, tagging)).toBe(false);
+      expect(adopt(NLB, { ...tagging, ...owned })).toBe(false);
+      expect(adopt(NLB, { ...tagging, ...foreign })).toBe(false);
     });
   });
 });

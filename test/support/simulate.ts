@@ -24,6 +24,9 @@ export function simulate(state: ObservedState, actions: readonly Action[]): Obse
         else s.securityGroups.push(group);
         break;
       }
+      case 'AuthorizeDirectIngress':
+        s.backend!.nodeGroups.find((g) => g.id === a.groupId)!.ingress.push(...a.rules);
+        break;
       case 'AuthorizeBackendIngress':
         s.backend!.nodeGroups
           .find((g) => g.id === a.groupId)!

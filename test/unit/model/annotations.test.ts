@@ -37,6 +37,7 @@ const ROWS: Array<[string, string, string]> = [
   ['ferry.io/ipv6-addresses', '2001:db8::g', 'annotation ferry.io/ipv6-addresses="2001:db8::g" is invalid: expected comma-separated IPv6 addresses, one inside each subnet'],
   ['ferry.io/alpn-policy', 'h2', 'annotation ferry.io/alpn-policy="h2" is invalid: expected `HTTP1Only`, `HTTP2Only`, `HTTP2Optional`, `HTTP2Preferred` or `None`'],
   ['ferry.io/backend-protocol', 'ssl', 'annotation ferry.io/backend-protocol="ssl" is invalid: expected `tcp` or `tls`'],
+  ['ferry.io/adopt-load-balancer', 'arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/1', 'annotation ferry.io/adopt-load-balancer="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/1" is invalid: expected the name or ARN of an existing Network Load Balancer (`arn:aws:elasticloadbalancing:…:loadbalancer/net/<name>/<id>`)'],
   ['ferry.io/manage-backend-security-group-rules', 'no', 'annotation ferry.io/manage-backend-security-group-rules="no" is invalid: expected `true` or `false`'],
 ];
 
@@ -73,6 +74,14 @@ describe('ferry.io annotations', () => {
     [
       { 'ferry.io/load-balancer-attributes': 'access_logs.s3.enabled=true' },
       'annotation ferry.io/load-balancer-attributes="access_logs.s3.enabled=true" is invalid: access_logs.s3.enabled=true needs access_logs.s3.bucket',
+    ],
+    [
+      { 'ferry.io/adopt-load-balancer': 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/legacy/50dc6c495c0c9188', 'ferry.io/name': 'other' },
+      'annotation ferry.io/name="other" is invalid: differs from the load balancer ferry.io/adopt-load-balancer names (legacy); remove one of the two',
+    ],
+    [
+      { 'ferry.io/adopt-load-balancer': 'legacy', 'ferry.io/scheme': 'internet-facing', 'ferry.io/eip-allocations': 'eipalloc-0123456789abcdef0' },
+      'annotation ferry.io/eip-allocations="eipalloc-0123456789abcdef0" is invalid: an adopted load balancer keeps its addresses (AWS sets them only at creation); remove it',
     ],
   ])('cross-field rule %j', (annotations, message) => {
     expect(validateAnnotations(annotations)).toEqual([message]);

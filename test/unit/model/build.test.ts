@@ -244,14 +244,14 @@ describe('buildModel', () => {
   });
 
   describe('load balancer and listener settings', () => {
-    test('load balancer attributes: AWS defaults, the pass-through, then the named annotations', () => {
+    // AWS's defaults are the planner's to apply: an adopted NLB keeps whatever its owner set.
+    test('load balancer attributes: the pass-through, then the named annotations; nothing implicit', () => {
       const lb = lbOf(
         newService('a', svc.annotate({ 'ferry.io/load-balancer-attributes': 'access_logs.s3.enabled=true,access_logs.s3.bucket=my-logs,dns_record.client_routing_policy=availability_zone_affinity', 'ferry.io/cross-zone': 'true' })),
         newNodes(1),
         CLUSTER,
       );
       expect(lb.attributes).toEqual({
-        ...attributeDefaults(LOAD_BALANCER_ATTRIBUTES, { scheme: 'internal' }),
         'access_logs.s3.enabled': 'true',
         'access_logs.s3.bucket': 'my-logs',
         'dns_record.client_routing_policy': 'availability_zone_affinity',
