@@ -1,5 +1,5 @@
 /**
- * `@ferry/emulators`: the embedded AWS (EC2, ELBv2, SQS, Secrets Manager) and Kubernetes API
+ * `@ferry/emulators`: the embedded AWS (EC2, ELBv2, the Resource Groups Tagging API, SQS, Secrets Manager) and Kubernetes API
  * servers that `ferry local`, the test suite and the benchmarks use in place of the real
  * services. A development package: the product's build and its Lambda bundles never include it.
  */

@@ -8,8 +8,9 @@ import type { Throttles } from './service';
  * the way it would classify the real thing:
  *
  * - throttling: ELBv2 `400 Throttling "Rate exceeded"`, EC2 `503 RequestLimitExceeded`,
- *   SQS `403 RequestThrottled`, Secrets Manager `400 ThrottlingException` (every one of
- *   these codes is on the SDK's throttling list, so they are retried with backoff);
+ *   SQS `403 RequestThrottled`, Secrets Manager `400 ThrottlingException`, Tagging
+ *   `400 ThrottledException` (every one of these codes is on the SDK's throttling list, so
+ *   they are retried with backoff);
  * - server errors: `500 InternalFailure` or `503 ServiceUnavailable` (5xx is transient);
  * - failAfter: `400 FerryInjectedFault`, which no retry strategy retries, standing in
  *   for a process that dies after its k-th write.

@@ -4,8 +4,8 @@ import type { AwsState, HealthCheck, Listener, LoadBalancer, TargetGroup } from 
 import type { XmlValue } from './xml';
 
 /**
- * Whose behaviour the EC2 and ELBv2 handlers reproduce where AWS and moto (the engine
- * under LocalStack's ELBv2 and EC2) differ. `aws` (the default) is AWS as documented;
+ * Whose behaviour the EC2, ELBv2 and Tagging handlers reproduce where AWS and moto (the
+ * engine under LocalStack's ELBv2, EC2 and Resource Groups Tagging API) differ. `aws` (the default) is AWS as documented;
  * `moto` reproduces what moto reports differently and what moto refuses that AWS
  * accepts, so a controller tested here copes with both; `sparse` is AWS except that
  * Describe*Attributes leave out unset keys as moto does (the one difference isolated,
@@ -219,4 +219,42 @@ export function motoTargetGroupListing(state: AwsState, selected: readonly Targe
   if (!isMoto(state)) return undefined;
   if (byLoadBalancer && selected.length === 0) throw motoTargetGroupNotFound();
   return [...selected].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * moto's GetResources (moto/resourcegroupstaggingapi: responses.py `get_resources`,
+ * models.py `get_resources`): 50 resources per page by default (AWS: up to 100), and a
+ * page also ends before its tags reach `TagsPerPage` (default 100; the first resource of a
+ * continued page is not counted), so a page of resources with three tags each holds 33.
+ * The token is a UUID naming a server-side generator: it continues the query it was issued
+ * for whatever the next request says, works once (it is dropped when the next token is
+ * issued), and an unknown one is `PaginationTokenExpiredException: Token does not exist`.
+ * The last page carries no PaginationToken at all (AWS: "").
+ */
+export const MOTO_RESOURCES_PER_PAGE = 50;
+export const MOTO_TAGS_PER_PAGE = 100;
+
+const motoPages = new WeakMap<AwsState, Map<string, unknown>>();
+
+/** Stores a moto page cursor and names it with a fresh UUID token. */
+export function motoIssuePageToken(state: AwsState, cursor: unknown): string {
+  let pages = motoPages.get(state);
+  if (!pages) {
+    pages = new Map();
+    motoPages.set(state, pages);
+  }
+  const token = state.uuid();
+  pages.set(token, cursor);
+  return token;
+}
+
+/** The cursor a moto token names; unknown tokens fail as moto fails them. */
+export function motoPageCursor(state: AwsState, token: string): unknown {
+  const pages = motoPages.get(state);
+  if (!pages?.has(token)) throw new AwsError('PaginationTokenExpiredException', 'Token does not exist');
+  return pages.get(token);
+}
+
+export function motoDropPageToken(state: AwsState, token: string): void {
+  motoPages.get(state)?.delete(token);
 }

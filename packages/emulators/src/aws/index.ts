@@ -10,10 +10,11 @@ import { Throttler, type ThrottlingControls, type ThrottlingOptions } from './th
 
 /**
  * ferry's embedded AWS: one HTTP endpoint speaking EC2 (2016-11-15) and ELBv2
- * (2015-12-01) over the query protocol and SQS (2012-11-05) and Secrets Manager
- * (2017-10-17) over the JSON protocols, so the real `@aws-sdk/client-ec2`,
- * `client-elastic-load-balancing-v2`, `client-sqs` and `client-secrets-manager` clients
- * run against it unchanged. Used by `ferry local`, the test suite and the benchmarks.
+ * (2015-12-01) over the query protocol and SQS (2012-11-05), Secrets Manager
+ * (2017-10-17) and the Resource Groups Tagging API (2017-01-26) over the JSON protocols,
+ * so the real `@aws-sdk/client-ec2`, `client-elastic-load-balancing-v2`, `client-sqs`,
+ * `client-secrets-manager` and `client-resource-groups-tagging-api` clients run against
+ * it unchanged. Used by `ferry local`, the test suite and the benchmarks.
  *
  * ```ts
  * const emu = await AwsEmulator.start();
@@ -44,10 +45,11 @@ export interface AwsEmulatorOptions {
    */
   fidelity?: Fidelity;
   /**
-   * AWS's request throttling: EC2 and ELBv2 calls spend tokens from the account's
-   * documented buckets and are refused with `RequestLimitExceeded` / `Throttling` when one
-   * is empty (README "Request throttling"). Off by default; `{ scale, clock }` run the
-   * buckets on simulated time.
+   * AWS's request throttling: EC2, ELBv2 and Resource Groups Tagging API calls spend
+   * tokens from the account's documented buckets and are refused with
+   * `RequestLimitExceeded` / `Throttling` / `ThrottledException` when one is empty (README
+   * "Request throttling"). Off by default; `{ scale, clock }` run the buckets on simulated
+   * time.
    */
   throttling?: boolean | ThrottlingOptions;
 }
@@ -63,6 +65,7 @@ export type {
   BucketStats,
   CallCounts,
   ServiceThrottlingStats,
+  ThrottledService,
   ThrottlingControls,
   ThrottlingOptions,
   ThrottlingStats,

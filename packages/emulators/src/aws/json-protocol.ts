@@ -6,8 +6,8 @@ import type { Signals } from './signals';
 import type { AwsState } from './state';
 
 /**
- * The AWS JSON protocols (awsJson1_0 for SQS, awsJson1_1 for Secrets Manager), shared by
- * both services: `POST /` with `X-Amz-Target: <prefix>.<Operation>` and a JSON body of the
+ * The AWS JSON protocols (awsJson1_0 for SQS, awsJson1_1 for Secrets Manager and the
+ * Resource Groups Tagging API), shared by the three services: `POST /` with `X-Amz-Target: <prefix>.<Operation>` and a JSON body of the
  * operation's input; results are the output structure as JSON, errors a JSON object with
  * `__type` and a message, plus `x-amzn-query-error` for services that moved here from the
  * query protocol (see {@link AwsError}'s wire names). Timestamps are epoch seconds and
@@ -31,13 +31,13 @@ export interface JsonContext {
 export type JsonHandler = (ctx: JsonContext) => JsonObject | Promise<JsonObject>;
 
 export interface JsonServiceDefinition extends Throttles {
-  readonly service: 'sqs' | 'secretsmanager';
-  /** `AmazonSQS`, `secretsmanager`: the part of X-Amz-Target before the operation. */
+  readonly service: 'sqs' | 'secretsmanager' | 'tagging';
+  /** `AmazonSQS`, `secretsmanager`, `ResourceGroupsTaggingAPI_20170126`: the part of X-Amz-Target before the operation. */
   readonly targetPrefix: string;
   readonly contentType: 'application/x-amz-json-1.0' | 'application/x-amz-json-1.1';
   /** Prefix of `__type` (`com.amazonaws.sqs#`), or '' where AWS sends the bare shape name. */
   readonly typePrefix: string;
-  /** SQS spells the error text `message`, Secrets Manager `Message` (the SDK reads either). */
+  /** SQS spells the error text `message`, Secrets Manager and Tagging `Message` (the SDK reads either). */
   readonly messageKey: 'message' | 'Message';
   /** Adds `x-amzn-query-error: <code>;<Sender|Receiver>` to errors. */
   readonly queryCompatible: boolean;

@@ -14,14 +14,15 @@ import { isMutating, type Answer, type ServiceName, type Throttles } from './ser
 import { Signals } from './signals';
 import { sqsService } from './sqs';
 import type { AwsState } from './state';
+import { taggingService } from './tagging';
 import type { Throttler } from './throttling';
 import { escapeXml } from './xml';
 
 /**
  * The HTTP edge, one endpoint for every service: a request with `X-Amz-Target` is JSON
- * protocol and routed by that header (SQS, Secrets Manager); anything else is query
- * protocol and routed by `Version` (EC2 and ELBv2 both have a `DescribeTags`). Either
- * way the edge applies throttling and faults, runs the handler, records the call and
+ * protocol and routed by that header (SQS, Secrets Manager, Resource Groups Tagging);
+ * anything else is query protocol and routed by `Version` (EC2 and ELBv2 both have a
+ * `DescribeTags`). Either way the edge applies throttling and faults, runs the handler, records the call and
  * writes the answer in the service's envelope. Signatures are not verified: any region
  * and credentials are accepted.
  */
@@ -37,7 +38,7 @@ export interface RecordedCall {
 }
 
 const QUERY_SERVICES = [ec2Service, elbv2Service];
-const JSON_SERVICES = [sqsService, secretsManagerService];
+const JSON_SERVICES = [sqsService, secretsManagerService, taggingService];
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface ServerDeps {
@@ -223,7 +224,7 @@ export class EmulatorServer {
     };
   }
 
-  /** JSON protocols (SQS, Secrets Manager): routed by `X-Amz-Target: <prefix>.<Operation>`. */
+  /** JSON protocols (SQS, Secrets Manager, Tagging): routed by `X-Amz-Target: <prefix>.<Operation>`. */
   private decodeJson(target: string, req: IncomingMessage, body: string, hungUp: () => boolean): Decoded {
     const routed = routeTarget(target, JSON_SERVICES);
     if (!routed) {

@@ -4,7 +4,7 @@ import type { AwsState } from './state';
 import type { XmlValue } from './xml';
 
 /** Every service the endpoint speaks, as recorded calls and `countCalls` name them. */
-export type ServiceName = 'ec2' | 'elbv2' | 'sqs' | 'secretsmanager';
+export type ServiceName = 'ec2' | 'elbv2' | 'sqs' | 'secretsmanager' | 'tagging';
 
 /** What the HTTP edge writes back, whichever protocol produced it. */
 export interface Answer {

@@ -30,8 +30,22 @@ export function countAfterAdding(set: TagSet, tags: readonly Tag[]): number {
   return keys.size;
 }
 
+/**
+ * Tag sets that have ever held a tag. The Resource Groups Tagging API lists "tagged or
+ * previously tagged" resources: one whose tags were all removed is still listed (with no
+ * tags) when no TagFilter is given, one that was never tagged is not (tagging.ts). Every
+ * write goes through {@link addTags}, so this is the whole history that question needs.
+ */
+const everTagged = new WeakSet<TagSet>();
+
 export function addTags(set: TagSet, tags: readonly Tag[]): void {
   for (const tag of tags) set.set(tag.key, tag.value);
+  if (tags.length > 0) everTagged.add(set);
+}
+
+/** True once the set has held a tag, even if every tag has since been removed. */
+export function wasEverTagged(set: TagSet): boolean {
+  return set.size > 0 || everTagged.has(set);
 }
 
 export function newTagSet(tags: readonly Tag[] = []): TagSet {

@@ -1,5 +1,5 @@
 /**
- * AWS's documented request-throttling buckets for the two services ferry spends its API
+ * AWS's documented request-throttling buckets for the services ferry spends its API
  * budget on, as data. Sources (README "Request throttling"):
  *
  * - ELB user guide, "Request throttling for the Elastic Load Balancing API": one bucket
@@ -10,6 +10,9 @@
  *   action categories"), so each action has its own bucket, sized by its category or
  *   its own row; RunInstances, TerminateInstances, StartInstances and StopInstances
  *   also spend a resource bucket per instance.
+ * - Tag Editor user guide, "Service quotas" (the page the Resource Groups Tagging API
+ *   reference's GetResources links for its rate limit): GetResources at most 15 calls
+ *   per second; TagResources, UntagResources, GetTagKeys and GetTagValues at most 5.
  */
 export interface BucketLimit {
   readonly capacity: number;
@@ -139,4 +142,28 @@ export function ec2ResourceCount(action: string, params: Readonly<Record<string,
     return Number.isInteger(max) && max >= 1 ? max : 1;
   }
   return Math.max(1, Object.keys(params).filter((key) => /^InstanceId\.\d+$/.test(key)).length);
+}
+
+export type TaggingCategory = 'get-resources' | 'tag-operations';
+
+/**
+ * Resource Groups Tagging API rates, from the Tag Editor user guide, "Service quotas"
+ * (https://docs.aws.amazon.com/tag-editor/latest/userguide/reference.html, linked from
+ * https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html):
+ * "Rate of calling the GetResources API operation: Maximum of 15 calls per second" and
+ * "Rate of calling the following API operations: TagResources, UntagResources, GetTagKeys,
+ * GetTagValues: Maximum of 5 calls per second". No bucket size is documented, so each
+ * bucket holds one second of its rate (burst = rate). The second row is one quota for the
+ * four operations together, the stricter reading of a row that lists them as one.
+ */
+export const TAGGING_CATEGORIES: Readonly<Record<TaggingCategory, BucketLimit>> = {
+  'get-resources': { capacity: 15, refillPerSecond: 15 },
+  'tag-operations': { capacity: 5, refillPerSecond: 5 },
+};
+
+/** The bucket a Tagging API action spends; undefined for actions with no documented rate (not throttled). */
+export function taggingCategory(action: string): TaggingCategory | undefined {
+  if (action === 'GetResources') return 'get-resources';
+  if (['GetTagKeys', 'GetTagValues', 'TagResources', 'UntagResources'].includes(action)) return 'tag-operations';
+  return undefined;
 }

@@ -7,17 +7,20 @@ import {
   ELBV2_ACCOUNT,
   ELBV2_CATEGORIES,
   elbv2Category,
+  TAGGING_CATEGORIES,
+  taggingCategory,
   type BucketLimit,
   type Elbv2Category,
+  type TaggingCategory,
 } from './throttling-limits';
 
 /**
- * AWS's request throttling, opt-in (`AwsEmulator.start({ throttling: true })`): EC2 and
- * ELBv2 calls spend tokens from the account's documented buckets (throttling-limits.ts)
- * and a call that finds a bucket empty is answered with the service's throttling error,
- * which the SDK's standard retry strategy backs off from. One emulator is one account in
- * one Region: every client, whatever its credentials or signing Region, shares the buckets.
- * SQS and Secrets Manager are not throttled.
+ * AWS's request throttling, opt-in (`AwsEmulator.start({ throttling: true })`): EC2, ELBv2
+ * and Resource Groups Tagging API calls spend tokens from the account's documented buckets
+ * (throttling-limits.ts) and a call that finds a bucket empty is answered with the
+ * service's throttling error, which the SDK's standard retry strategy backs off from. One
+ * emulator is one account in one Region: every client, whatever its credentials or signing
+ * Region, shares the buckets. SQS and Secrets Manager are not throttled.
  */
 export interface ThrottlingOptions {
   /**
@@ -31,11 +34,14 @@ export interface ThrottlingOptions {
   clock?: Clock;
 }
 
-export type BucketCategory = Elbv2Category | 'account' | 'unfiltered non-mutating' | 'uncategorized' | 'resources';
+export type BucketCategory = Elbv2Category | TaggingCategory | 'account' | 'unfiltered non-mutating' | 'uncategorized' | 'resources';
+
+/** The services whose calls spend tokens. */
+export type ThrottledService = 'ec2' | 'elbv2' | 'tagging';
 
 export interface BucketStats {
-  readonly service: 'ec2' | 'elbv2';
-  /** ELBv2: its category or `account`; EC2: the action, `X (unfiltered)` or `X (instances)`. */
+  readonly service: ThrottledService;
+  /** ELBv2 and Tagging: its category (ELBv2 also `account`); EC2: the action, `X (unfiltered)` or `X (instances)`. */
   readonly name: string;
   readonly category: BucketCategory;
   readonly capacity: number;
@@ -61,6 +67,8 @@ export interface ServiceThrottlingStats extends CallCounts {
 export interface ThrottlingStats extends CallCounts {
   readonly ec2: ServiceThrottlingStats;
   readonly elbv2: ServiceThrottlingStats;
+  /** Resource Groups Tagging API (GetResources & co.). */
+  readonly tagging: ServiceThrottlingStats;
   /** Every bucket used so far (ELBv2's five always), by service and name. */
   readonly buckets: readonly BucketStats[];
 }
@@ -90,7 +98,7 @@ class TokenBucket {
   private at: number;
 
   constructor(
-    readonly service: 'ec2' | 'elbv2',
+    readonly service: ThrottledService,
     readonly name: string,
     readonly category: BucketCategory,
     readonly limit: BucketLimit,
@@ -158,8 +166,10 @@ export class Throttler implements ThrottlingControls {
 
   /** Spends the call's tokens, or spends none and answers false when any of its buckets is short. */
   admit(service: ServiceName, action: string, params: Readonly<Record<string, string>>): boolean {
-    if (this.paused || (service !== 'ec2' && service !== 'elbv2')) return true;
-    const charges = service === 'elbv2' ? this.elbv2Charges(action) : this.ec2Charges(action, params);
+    if (this.paused || (service !== 'ec2' && service !== 'elbv2' && service !== 'tagging')) return true;
+    const charges = service === 'elbv2' ? this.elbv2Charges(action) : service === 'tagging' ? this.taggingCharges(action) : this.ec2Charges(action, params);
+    // Tagging operations without a documented rate (GetComplianceSummary, reports) are not throttled or counted.
+    if (charges.length === 0) return true;
     const counts = this.countsFor(service, action);
     // All or nothing: a refused call takes no token from the buckets that had some.
     const short = charges.filter(([bucket, count]) => !bucket.has(count));
@@ -176,8 +186,16 @@ export class Throttler implements ThrottlingControls {
   stats(): ThrottlingStats {
     const ec2 = this.serviceStats('ec2');
     const elbv2 = this.serviceStats('elbv2');
+    const tagging = this.serviceStats('tagging');
     const buckets = [...this.buckets.values()].map((bucket) => bucket.stats()).sort((a, b) => compare(`${a.service}:${a.name}`, `${b.service}:${b.name}`));
-    return { admitted: ec2.admitted + elbv2.admitted, throttled: ec2.throttled + elbv2.throttled, ec2, elbv2, buckets };
+    return {
+      admitted: ec2.admitted + elbv2.admitted + tagging.admitted,
+      throttled: ec2.throttled + elbv2.throttled + tagging.throttled,
+      ec2,
+      elbv2,
+      tagging,
+      buckets,
+    };
   }
 
   resetStats(): void {
@@ -221,7 +239,13 @@ export class Throttler implements ThrottlingControls {
     return charges;
   }
 
-  private bucket(service: 'ec2' | 'elbv2', name: string, category: BucketCategory, limit: BucketLimit): TokenBucket {
+  /** One bucket per documented rate, shared by the operations it lists; created on first use. */
+  private taggingCharges(action: string): Charge[] {
+    const category = taggingCategory(action);
+    return category ? [[this.bucket('tagging', category, category, TAGGING_CATEGORIES[category]), 1]] : [];
+  }
+
+  private bucket(service: ThrottledService, name: string, category: BucketCategory, limit: BucketLimit): TokenBucket {
     const key = `${service}:${name}`;
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -231,7 +255,7 @@ export class Throttler implements ThrottlingControls {
     return bucket;
   }
 
-  private countsFor(service: 'ec2' | 'elbv2', action: string): { admitted: number; throttled: number } {
+  private countsFor(service: ThrottledService, action: string): { admitted: number; throttled: number } {
     const key = `${service}:${action}`;
     let counts = this.counts.get(key);
     if (!counts) {
@@ -241,7 +265,7 @@ export class Throttler implements ThrottlingControls {
     return counts;
   }
 
-  private serviceStats(service: 'ec2' | 'elbv2'): ServiceThrottlingStats {
+  private serviceStats(service: ThrottledService): ServiceThrottlingStats {
     const prefix = `${service}:`;
     const byAction: Record<string, CallCounts> = {};
     let admitted = 0;
