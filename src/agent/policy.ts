@@ -58,6 +58,9 @@ export function trafficPlan(port: ServicePort): TrafficPlan {
 }
 
 function union(a: Endpoint[], b: Endpoint[]): Endpoint[] {
+  // Both come sorted from the port's endpoints; usually one is empty or holds the other.
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
   const byId = new Map<string, Endpoint>();
   for (const e of [...a, ...b]) byId.set(endpointId(e), e);
   return [...byId.values()].sort((x, y) => (x.ip !== y.ip ? (x.ip < y.ip ? -1 : 1) : x.port - y.port));

@@ -27,7 +27,12 @@ export class Snapshot {
   /** Service `namespace/name` → its service-port map keys in {@link state}. */
   private portsOf = new Map<string, Set<string>>();
 
-  constructor(private readonly options: StateOptions) {}
+  private readonly options: StateOptions;
+
+  constructor(options: StateOptions) {
+    // The state is rebuilt on every full sync: a dropped endpoint is named once, not every 30 s.
+    this.options = { ...options, log: options.log && onceEach(options.log) };
+  }
 
   get hasPending(): boolean {
     return this.services.hasPending || this.slices.hasPending || this.node.hasPending;
@@ -93,6 +98,20 @@ export class Snapshot {
     const after = current && sliceServiceKey(current);
     if (after) index(this.slicesOf, after, key);
   }
+}
+
+/** How many distinct lines {@link onceEach} remembers: bounded, so hostile input cannot grow it without end. */
+const REMEMBERED_LINES = 10_000;
+
+/** `log`, passing each distinct line once (until it is forgotten, oldest first). */
+export function onceEach(log: (line: string) => void): (line: string) => void {
+  const seen = new Set<string>();
+  return (line) => {
+    if (seen.has(line)) return;
+    if (seen.size >= REMEMBERED_LINES) seen.delete(seen.values().next().value!);
+    seen.add(line);
+    log(line);
+  };
 }
 
 function serviceKeyOf(port: ServicePort): string {

@@ -16,6 +16,13 @@
  *   admission webhook is where it gets refused);
  * - NodePorts answer on the Node's InternalIP(s), or on the host addresses inside
  *   `--nodeport-addresses`.
+ *
+ * Every address, port and name that a mode writes into nft, iptables-restore or
+ * ipvsadm-restore input is validated here, where the state is built: only the API server's
+ * validation stands between an EndpointSlice author and that input (an address holding a
+ * newline would start a new rule). An endpoint, or a Service port, that fails is dropped and
+ * a log line names it, the field, the value and what is accepted. The renderers assert the
+ * same as a second line of defence (`assertAddress`, `assertPort`).
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
@@ -52,6 +59,64 @@ export function sliceServiceKey(slice: V1EndpointSlice): string | undefined {
   return name ? `${slice.metadata?.namespace ?? ''}/${name}` : undefined;
 }
 
+/** A port number a rule may hold: a whole number from 1 to 65535. */
+export function isValidPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+/**
+ * An IPv4 address in dotted-quad form, or an IPv6 address without a zone: what nft,
+ * iptables and ipvsadm parse as one address and nothing more. `family` narrows it to one.
+ */
+export function isValidAddress(value: unknown, family?: 4 | 6): value is string {
+  if (typeof value !== 'string' || value.length > 45) return false;
+  // node's isIPv6 accepts zone ids (`fe80::1%eth0`); a rule cannot hold one.
+  if (family !== 6 && isIPv4(value)) return true;
+  return family !== 4 && /^[0-9A-Fa-f:.]+$/.test(value) && isIPv6(value);
+}
+
+/** A DNS label (RFC 1123), the most a namespace or Service name may be; it appears in chain names and comments. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Service port name (IANA_SVC_NAME, or empty for a one-port Service). */
+const PORT_NAME = /^$|^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
+const MAX_AFFINITY_SECONDS = 86400;
+
+/** The second line of defence in the renderers: throws, naming the field and the value. */
+export function assertAddress(field: string, value: unknown): asserts value is string {
+  if (!isValidAddress(value)) throw new Error(`${field} ${JSON.stringify(value)} is not an IP address; refusing to render it`);
+}
+
+export function assertPort(field: string, value: unknown): asserts value is number {
+  if (!isValidPort(value)) throw new Error(`${field} ${JSON.stringify(value)} is not a port from 1 to 65535; refusing to render it`);
+}
+
+/**
+ * Everything of a service port that a renderer writes, checked again: a renderer calls it
+ * before writing, so a state built some other way cannot smuggle a rule in.
+ */
+export function assertRenderable(port: ServicePort): void {
+  for (const [field, value] of [['namespace', port.namespace], ['name', port.name]] as const) {
+    if (!DNS_LABEL.test(value)) throw new Error(`service ${field} ${JSON.stringify(value)} is not a DNS label; refusing to render it`);
+  }
+  if (!PORT_NAME.test(port.portName)) throw new Error(`service port name ${JSON.stringify(port.portName)} is invalid; refusing to render it`);
+  for (const ip of port.clusterIPs) assertAddress('clusterIP', ip);
+  assertPort('service port', port.port);
+  if (port.nodePort !== undefined) assertPort('nodePort', port.nodePort);
+  if (port.affinity && !(Number.isInteger(port.affinity.timeoutSeconds) && port.affinity.timeoutSeconds >= 1 && port.affinity.timeoutSeconds <= MAX_AFFINITY_SECONDS)) {
+    throw new Error(`affinity timeout ${JSON.stringify(port.affinity.timeoutSeconds)} is invalid; refusing to render it`);
+  }
+  for (const e of port.endpoints) {
+    assertAddress('endpoint address', e.ip);
+    assertPort('endpoint port', e.port);
+  }
+}
+
+/** A value as a log line shows it: quoted and escaped, so a newline in it cannot forge another line; capped. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
 export function buildProxyState(
   services: Iterable<V1Service>,
   endpointSlices: Iterable<V1EndpointSlice>,
@@ -80,21 +145,51 @@ export function buildProxyState(
 export function servicePorts(service: V1Service, slices: readonly V1EndpointSlice[], options: StateOptions): ServicePort[] {
   const spec = service.spec;
   if (!spec || spec.type === 'ExternalName') return [];
-  const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter((ip) => isIPv4(ip) || isIPv6(ip));
-  if (clusterIPs.length === 0) return [];
+  const drop = (what: string) => options.log?.(`service ${shown(objectKey(service))}: ${what}`);
   const namespace = service.metadata?.namespace ?? '';
   const name = service.metadata?.name ?? '';
-  const external = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
-  const affinity =
-    spec.sessionAffinity === 'ClientIP'
-      ? { timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
-      : undefined;
+  const listed = spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []);
+  // Headless Services (`None`) get no rules by design: nothing to log.
+  if (listed.length === 0 || listed.includes('None')) return [];
+  const clusterIPs = listed.filter((ip) => isValidAddress(ip));
+  for (const ip of listed) if (!isValidAddress(ip)) drop(`clusterIP ${shown(ip)} is invalid (accepted: an IPv4 address, or an IPv6 address without a zone); ignored`);
+  if (clusterIPs.length === 0) return [];
+  if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
+    drop(`namespace ${shown(namespace)} or name ${shown(name)} is invalid (accepted: DNS labels of at most 63 characters); Service dropped`);
+    return [];
+  }
+  const timeoutSeconds = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+  if (spec.sessionAffinity === 'ClientIP' && !(Number.isInteger(timeoutSeconds) && timeoutSeconds >= 1 && timeoutSeconds <= MAX_AFFINITY_SECONDS)) {
+    drop(`sessionAffinityConfig.clientIP.timeoutSeconds ${shown(timeoutSeconds)} is invalid (accepted: a whole number from 1 to ${MAX_AFFINITY_SECONDS}); Service dropped`);
+    return [];
+  }
+  const affinity = spec.sessionAffinity === 'ClientIP' ? { timeoutSeconds } : undefined;
   const scheduler = schedulerOf(service, options.log);
+  const external = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  let healthCheckNodePort = spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' ? spec.healthCheckNodePort : undefined;
+  if (healthCheckNodePort !== undefined && !isValidPort(healthCheckNodePort)) {
+    drop(`healthCheckNodePort ${shown(healthCheckNodePort)} is invalid (accepted: a port from 1 to 65535); no health check served`);
+    healthCheckNodePort = undefined;
+  }
   const out: ServicePort[] = [];
   for (const port of spec.ports ?? []) {
     const protocol = (port.protocol ?? 'TCP') as string;
     if (protocol !== 'TCP' && protocol !== 'UDP') continue;
     const portName = port.name ?? '';
+    const which = `port ${shown(portName)}`;
+    if (typeof portName !== 'string' || !PORT_NAME.test(portName)) {
+      drop(`${which}: name is invalid (accepted: at most 15 lowercase letters, digits and '-'); port dropped`);
+      continue;
+    }
+    if (!isValidPort(port.port)) {
+      drop(`${which}: port ${shown(port.port)} is invalid (accepted: a port from 1 to 65535); port dropped`);
+      continue;
+    }
+    // 0 or absent: no NodePort allocated (allocateLoadBalancerNodePorts: false).
+    if (external && port.nodePort !== undefined && port.nodePort !== null && port.nodePort !== 0 && !isValidPort(port.nodePort)) {
+      drop(`${which}: nodePort ${shown(port.nodePort)} is invalid (accepted: a port from 1 to 65535); port dropped`);
+      continue;
+    }
     out.push({
       key: `${namespace}/${name}:${portName}`,
       namespace,
@@ -106,11 +201,10 @@ export function servicePorts(service: V1Service, slices: readonly V1EndpointSlic
       nodePort: external && port.nodePort ? port.nodePort : undefined,
       externalLocal: external && spec.externalTrafficPolicy === 'Local',
       internalLocal: spec.internalTrafficPolicy === 'Local',
-      healthCheckNodePort:
-        spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' ? spec.healthCheckNodePort : undefined,
+      healthCheckNodePort,
       affinity,
       scheduler,
-      endpoints: endpointsFor(port, protocol, slices, options.nodeName),
+      endpoints: endpointsFor(port, protocol, slices, options.nodeName, drop),
     });
   }
   return out;
@@ -126,16 +220,26 @@ function schedulerOf(service: V1Service, log: StateOptions['log']): Scheduler | 
   return undefined;
 }
 
-function endpointsFor(port: V1ServicePort, protocol: L4Protocol, slices: readonly V1EndpointSlice[], nodeName: string): Endpoint[] {
+function endpointsFor(port: V1ServicePort, protocol: L4Protocol, slices: readonly V1EndpointSlice[], nodeName: string, drop: (what: string) => void): Endpoint[] {
   const byAddress = new Map<string, Endpoint>();
   const wanted = port.name ?? '';
   for (const slice of slices) {
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
+    const family = slice.addressType === 'IPv4' ? 4 : 6;
     const slicePort = (slice.ports ?? []).find((p) => (p.name ?? '') === wanted && (p.protocol ?? 'TCP') === protocol);
     if (slicePort?.port === undefined || slicePort.port === null) continue;
+    const where = `EndpointSlice ${shown(slice.metadata?.name ?? '')}`;
+    if (!isValidPort(slicePort.port)) {
+      drop(`${where}: port ${shown(wanted)} is ${shown(slicePort.port)}, invalid (accepted: a port from 1 to 65535); its endpoints dropped`);
+      continue;
+    }
     for (const ep of slice.endpoints ?? []) {
       const ip = ep.addresses?.[0];
       if (!ip) continue;
+      if (!isValidAddress(ip, family)) {
+        drop(`${where}: endpoint address ${shown(ip)} is invalid (accepted: an ${slice.addressType} address${family === 6 ? ' without a zone' : ''}); endpoint dropped`);
+        continue;
+      }
       const ready = ep.conditions?.ready ?? true;
       const endpoint: Endpoint = {
         ip,
@@ -166,17 +270,16 @@ function compareEndpoints(a: Endpoint, b: Endpoint): number {
  * otherwise the Node's InternalIPs, or its ExternalIPs when it has none (kube-proxy's
  * "primary" node IPs).
  */
-export function nodeIPs(node: V1Node | undefined, options: Pick<StateOptions, 'nodePortAddresses' | 'hostAddresses'>): string[] {
+export function nodeIPs(node: V1Node | undefined, options: Pick<StateOptions, 'nodePortAddresses' | 'hostAddresses' | 'log'>): string[] {
   if (options.nodePortAddresses && options.nodePortAddresses.length > 0) {
     const allowed = cidrSet(options.nodePortAddresses.map((c) => parseCidr(c)!));
-    return unique(
-      (options.hostAddresses ?? []).filter((ip) => !isLoopback(ip) && allowed.has(ip)),
-    );
+    return unique((options.hostAddresses ?? []).filter((ip) => isValidAddress(ip) && !isLoopback(ip) && allowed.has(ip)));
   }
   const addresses = node?.status?.addresses ?? [];
   const internal = addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
   const chosen = internal.length > 0 ? internal : addresses.filter((a) => a.type === 'ExternalIP').map((a) => a.address);
-  return unique(chosen.filter((ip) => isIPv4(ip) || isIPv6(ip)));
+  for (const ip of chosen) if (!isValidAddress(ip)) options.log?.(`node ${shown(node?.metadata?.name ?? '')}: address ${shown(ip)} is invalid (accepted: an IPv4 address, or an IPv6 address without a zone); NodePorts do not answer on it`);
+  return unique(chosen.filter((ip) => isValidAddress(ip)));
 }
 
 function isLoopback(ip: string): boolean {

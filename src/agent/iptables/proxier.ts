@@ -1,10 +1,13 @@
 /**
  * The iptables mode's thin edge: one `iptables-restore --noflush` per family per sync,
  * the jumps from the built-in chains ensured on full syncs, stale UDP conntrack cleared.
+ * The backend (legacy or nft iptables) is the one forced, or the host's (backend.ts),
+ * detected once before the first sync.
  */
 import { clearConntrack, staleConntrackFilters } from '../conntrack';
 import { runChecked, runCommand, type CommandRunner } from '../exec';
 import type { IptablesBackend, Proxier, ProxyState, SyncResult } from '../types';
+import { detectBackend, toolsOf, type Backend, type BackendTools } from './backend';
 import { cleanupRestore, JUMP_RULES, missingJumps, planRestore, serviceChainsIn } from './restore';
 import type { IpFamily, IptablesServiceRender } from './service';
 
@@ -15,11 +18,6 @@ export interface IptablesOptions {
   run?: CommandRunner;
   families?: readonly IpFamily[];
 }
-
-const TOOLS: Record<IpFamily, { iptables: string; restore: string; save: string }> = {
-  4: { iptables: 'iptables', restore: 'iptables-restore', save: 'iptables-save' },
-  6: { iptables: 'ip6tables', restore: 'ip6tables-restore', save: 'ip6tables-save' },
-};
 
 /** Wait for the xtables lock (another iptables user) rather than fail. */
 const WAIT = ['-w', '5'];
@@ -32,29 +30,47 @@ export class IptablesProxier implements Proxier {
   private records = new Map<IpFamily, Map<string, IptablesServiceRender>>();
   private trusted = false;
   private lastState: ProxyState | undefined;
+  private readonly backendOption: IptablesBackend;
+  private backend: Backend | undefined;
 
   constructor(options: IptablesOptions = {}) {
     this.run = options.run ?? runCommand;
     this.log = options.log ?? (() => {});
     this.families = options.families ?? [4, 6];
+    this.backendOption = options.backend ?? 'auto';
+    if (this.backendOption !== 'auto') this.backend = this.backendOption;
+  }
+
+  /** The backend in use: forced, or detected once (and logged with the reason). */
+  async resolveBackend(): Promise<Backend> {
+    if (this.backend === undefined) {
+      const { backend, reason } = await detectBackend(this.run);
+      this.log(`iptables mode: using iptables-${backend} (--iptables-backend auto: ${reason})`);
+      this.backend = backend;
+    }
+    return this.backend;
+  }
+
+  private async tools(family: IpFamily): Promise<BackendTools> {
+    return toolsOf(await this.resolveBackend(), family);
   }
 
   async sync(state: ProxyState, changed: ReadonlySet<string> | undefined): Promise<SyncResult> {
     const full = changed === undefined || !this.trusted;
     this.trusted = false;
     for (const family of this.families) {
-      const tools = TOOLS[family];
-      const natSave = full ? await runChecked(this.run, tools.save, ['-t', 'nat']) : '';
-      const existing = full ? serviceChainsIn(natSave) : undefined;
+      const tools = await this.tools(family);
+      // A full sync reads both tables first: what exists, and which jumps are missing.
+      const saved = full ? { nat: await runChecked(this.run, tools.save, ['-t', 'nat']), filter: await runChecked(this.run, tools.save, ['-t', 'filter']) } : undefined;
       const plan = planRestore({
         family,
         state,
         previous: this.records.get(family) ?? new Map(),
         changed: full ? undefined : changed,
-        existing,
+        existing: saved && serviceChainsIn(saved.nat),
+        jumps: saved && missingJumps(saved),
       });
       await runChecked(this.run, tools.restore, [...WAIT, '--noflush'], plan.text);
-      if (full) await this.ensureJumps(family, natSave);
       this.records.set(family, plan.services);
     }
     this.trusted = true;
@@ -71,36 +87,34 @@ export class IptablesProxier implements Proxier {
     return { rules, endpoints };
   }
 
-  /**
-   * Inserts the jumps that `iptables-save` does not show. Checking the saved text rather
-   * than running `iptables -C` per rule matters at scale: with the nf_tables backend every
-   * iptables call reads the whole table first.
-   */
-  private async ensureJumps(family: IpFamily, natSave: string): Promise<void> {
-    const { iptables, save } = TOOLS[family];
-    const saved = { nat: natSave, filter: await runChecked(this.run, save, ['-t', 'filter']) };
-    for (const jump of missingJumps(saved)) {
-      await runChecked(this.run, iptables, [...WAIT, '-t', jump.table, '-I', jump.chain, ...jump.rule]);
-    }
-  }
-
+  /** Removes ferry's chains from both backends (the forced one only, when forced): a host may have switched. */
   async cleanup(): Promise<void> {
-    for (const family of this.families) {
-      const { iptables, restore, save } = TOOLS[family];
-      // The jumps first: a chain still referenced cannot be deleted.
-      for (const jump of JUMP_RULES) {
-        // Bounded: a duplicate left by an older agent goes too, but a broken tool cannot loop us.
-        for (let i = 0; i < 10; i++) {
-          if ((await this.run(iptables, [...WAIT, '-t', jump.table, '-D', jump.chain, ...jump.rule])).code !== 0) break;
-        }
-      }
-      for (const table of ['nat', 'filter'] as const) {
-        const input = cleanupRestore(await runChecked(this.run, save, ['-t', table]), table);
-        if (input) await runChecked(this.run, restore, [...WAIT, '--noflush'], input);
+    const backends: Backend[] = this.backendOption === 'auto' ? ['nft', 'legacy'] : [this.backendOption];
+    for (const backend of backends) {
+      for (const family of this.families) {
+        const tools = toolsOf(backend, family);
+        // A backend that is not installed, or holds nothing of ours, is left alone (without
+        // `-t`: naming a table makes the legacy kernel side create it).
+        const saved = await this.run(tools.save, []).catch(() => ({ code: 127, stdout: '' }));
+        if (saved.code === 0 && saved.stdout.includes(':FERRY-')) await this.cleanupWith(tools);
       }
     }
     this.records.clear();
     this.trusted = false;
+  }
+
+  private async cleanupWith({ iptables, restore, save }: BackendTools): Promise<void> {
+    // The jumps first: a chain still referenced cannot be deleted.
+    for (const jump of JUMP_RULES) {
+      // Bounded: a duplicate left by an older agent goes too, but a broken tool cannot loop us.
+      for (let i = 0; i < 10; i++) {
+        if ((await this.run(iptables, [...WAIT, '-t', jump.table, '-D', jump.chain, ...jump.rule])).code !== 0) break;
+      }
+    }
+    for (const table of ['nat', 'filter'] as const) {
+      const input = cleanupRestore(await runChecked(this.run, save, ['-t', table]), table);
+      if (input) await runChecked(this.run, restore, [...WAIT, '--noflush'], input);
+    }
   }
 
   async close(): Promise<void> {}

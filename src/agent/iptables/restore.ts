@@ -6,7 +6,7 @@
  * their rules in the top-level chains.
  */
 import type { ProxyState } from '../types';
-import { CHAINS, renderIptablesService, SERVICE_CHAIN_PREFIXES, type IpFamily, type IptablesServiceRender } from './service';
+import { CHAINS, LARGE_CLUSTER_ENDPOINTS, renderIptablesService, SERVICE_CHAIN_PREFIXES, type IpFamily, type IptablesServiceRender } from './service';
 
 export const MASQUERADE_MARK = '0x4000';
 
@@ -23,6 +23,8 @@ export interface RestoreInput {
   changed: ReadonlySet<string> | undefined;
   /** Full sync: the per-service FERRY chains that exist in the nat table. */
   existing?: ReadonlySet<string>;
+  /** Jumps from the built-in chains to insert in the same commit (those `iptables-save` did not show). */
+  jumps?: typeof JUMP_RULES;
 }
 
 export function familyNodeIPs(state: ProxyState, family: IpFamily): string[] {
@@ -34,9 +36,12 @@ export function planRestore(input: RestoreInput): RestorePlan {
   const services = new Map<string, IptablesServiceRender>();
   const rewrite = new Map<string, string[]>();
   const keys = [...input.state.services.keys()];
+  let endpoints = 0;
+  for (const port of input.state.services.values()) endpoints += port.endpoints.length;
+  const options = { comments: endpoints <= LARGE_CLUSTER_ENDPOINTS };
   for (const key of keys) {
     const keep = input.changed !== undefined && !input.changed.has(key) ? input.previous.get(key) : undefined;
-    const render = keep ?? renderIptablesService(input.state.services.get(key)!, input.family, nodeIPs);
+    const render = keep ?? renderIptablesService(input.state.services.get(key)!, input.family, nodeIPs, options);
     if (!render) continue;
     services.set(key, render);
     if (keep === undefined) for (const c of render.chains) rewrite.set(c.name, c.rules);
@@ -91,13 +96,27 @@ export function planRestore(input: RestoreInput): RestorePlan {
   }
   for (const name of [...natChains.keys(), ...stale]) nat.push(`:${name} - [0:0]`);
   for (const [name, rules] of natChains) for (const rule of rules) nat.push(`-A ${name} ${rule}`);
-  nat.push(...edits.nat);
+  nat.push(...edits.nat, ...jumpLines(input.jumps, 'nat'));
   for (const name of stale) nat.push(`-X ${name}`);
   nat.push('COMMIT');
   for (const name of filterChains.keys()) filter.push(`:${name} - [0:0]`);
   for (const [name, rules] of filterChains) for (const rule of rules) filter.push(`-A ${name} ${rule}`);
-  filter.push(...edits.filter, 'COMMIT');
+  filter.push(...edits.filter, ...jumpLines(input.jumps, 'filter'), 'COMMIT');
   return { text: `${[...nat, ...filter].join('\n')}\n`, services };
+}
+
+/**
+ * The missing jumps as restore lines, in the same commit as the chains they jump to: each
+ * `iptables -I` on its own makes iptables-legacy fetch and replace the whole table (seconds
+ * at 10,000 Services).
+ */
+function jumpLines(jumps: typeof JUMP_RULES | undefined, table: 'nat' | 'filter'): string[] {
+  return (jumps ?? []).filter((j) => j.table === table).map((j) => `-I ${j.chain} ${ruleText(j.rule)}`);
+}
+
+/** A rule's arguments as iptables-save prints them (and iptables-restore reads them). */
+function ruleText(args: readonly string[]): string {
+  return args.map((arg) => (/\s/.test(arg) ? `"${arg}"` : arg)).join(' ');
 }
 
 /** `-D` for rules that went, `-A` for rules that came (deletes first). */
@@ -136,8 +155,7 @@ export const JUMP_RULES: ReadonlyArray<{ table: 'nat' | 'filter'; chain: string;
 
 /** The jump rules absent from `iptables-save` output (which prints a rule's matches in the order given). */
 export function missingJumps(saved: Record<'nat' | 'filter', string>): typeof JUMP_RULES {
-  const quote = (arg: string) => (/\s/.test(arg) ? `"${arg}"` : arg);
-  return JUMP_RULES.filter((j) => !saved[j.table].split('\n').includes(`-A ${j.chain} ${j.rule.map(quote).join(' ')}`));
+  return JUMP_RULES.filter((j) => !saved[j.table].split('\n').includes(`-A ${j.chain} ${ruleText(j.rule)}`));
 }
 
 /** `iptables-restore --noflush` input that removes every FERRY chain (`--cleanup`), given `iptables-save` output. */

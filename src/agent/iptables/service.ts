@@ -2,13 +2,21 @@
  * The iptables rules of one service port in one family, as kube-proxy's iptables proxier
  * writes them (pkg/proxy/iptables/proxier.go): a rule in FERRY-SERVICES per ClusterIP
  * jumping to the policy chain (FERRY-SVC- for Cluster, FERRY-SVL- for Local), a rule in
- * FERRY-NODEPORTS jumping to FERRY-EXT-, policy chains that pick a FERRY-SEP- endpoint
- * chain with `statistic --mode random --probability 1/(N−i)` (and `recent` for ClientIP
- * affinity), and filter-table rules that reject or drop what has no endpoint.
+ * FERRY-NODEPORTS jumping to FERRY-EXT-, policy chains that pick an endpoint with
+ * `statistic --mode random --probability 1/(N−i)` (and `recent` for ClientIP affinity),
+ * and filter-table rules that reject or drop what has no endpoint.
+ *
+ * Unlike kube-proxy, only endpoints that need one get a FERRY-SEP- chain: this node's own
+ * (the hairpin mark: a pod's first packet to its own Service passes only its own node's
+ * rules) and those of Services with ClientIP affinity (`recent` names the chain). Any other
+ * endpoint is DNATed by its policy rule directly. iptables-legacy-restore's time grows
+ * faster than linearly with the number of chains (13 s of CPU for 110,000 chains, 3.7 s for
+ * 55,000), so chains cost more than rules.
  */
 import { isIPv6 } from 'node:net';
 import { base32Hash } from '../hash';
 import { endpointId, trafficPlan, type Verdict } from '../policy';
+import { assertAddress, assertRenderable } from '../state';
 import type { Endpoint, ServicePort } from '../types';
 
 export type IpFamily = 4 | 6;
@@ -61,9 +69,27 @@ export function inFamily(port: ServicePort, family: IpFamily): ServicePort | und
   return clusterIPs.length === 0 ? undefined : { ...port, clusterIPs, endpoints: port.endpoints.filter((e) => matches(e.ip)) };
 }
 
-const comment = (text: string) => `-m comment --comment "${text}"`;
+const comment = (text: string) => {
+  // Names are DNS labels (state.ts): a quote, backslash or newline here would end the comment early.
+  if (/["\\\n\r]/.test(text)) throw new Error(`iptables comment ${JSON.stringify(text)} holds a quote, backslash or line break; refusing to render it`);
+  return `-m comment --comment "${text}"`;
+};
 
-export function renderIptablesService(whole: ServicePort, family: IpFamily, nodeIPs: readonly string[]): IptablesServiceRender | undefined {
+/**
+ * kube-proxy's "large cluster mode": past this many endpoints, per-endpoint rules carry no
+ * comment. iptables-restore parses every match of every rule; at 10,000 Services × 10
+ * endpoints the comments were a third of the input.
+ */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
+export interface RenderOptions {
+  /** Comments on the per-endpoint rules (off in large clusters). */
+  comments?: boolean;
+}
+
+export function renderIptablesService(whole: ServicePort, family: IpFamily, nodeIPs: readonly string[], options: RenderOptions = {}): IptablesServiceRender | undefined {
+  assertRenderable(whole);
+  for (const ip of nodeIPs) assertAddress('node address', ip);
   const port = inFamily(whole, family);
   if (port === undefined) return undefined;
   const plan = trafficPlan(port);
@@ -73,20 +99,27 @@ export function renderIptablesService(whole: ServicePort, family: IpFamily, node
   const host = family === 4 ? 32 : 128;
   const name = portName(port);
   const out: IptablesServiceRender = { chains: [], services: [], nodePorts: [], filterServices: [], filterExternal: [], endpoints: plan.reachable.length };
+  const withComments = options.comments ?? true;
+  const endpointComment = withComments ? `${comment(name)} ` : '';
+  // Hashing chain names is most of the rendering time at scale: once per endpoint that has a chain.
+  const seps = new Map(plan.reachable.filter((e) => port.affinity || e.local).map((e) => [endpointId(e), endpointChain(port, e)]));
+  // A policy rule's target: the endpoint's chain, or the DNAT itself.
+  const sepOf = (e: Endpoint) => {
+    const chain = seps.get(endpointId(e));
+    return chain ? `-j ${chain}` : `${match} -j DNAT --to-destination ${endpointId(e)}`;
+  };
 
   for (const endpoint of plan.reachable) {
-    const sep = endpointChain(port, endpoint);
+    const sep = seps.get(endpointId(endpoint));
+    if (sep === undefined) continue;
     const recent = port.affinity ? `-m recent --name ${sep} --set ` : '';
     out.chains.push({
       name: sep,
-      rules: [
-        `${comment(name)} -s ${endpoint.ip}/${host} -j ${CHAINS.markMasq}`,
-        `${comment(name)} ${match} ${recent}-j DNAT --to-destination ${endpointId(endpoint)}`,
-      ],
+      rules: [`${endpointComment}-s ${endpoint.ip}/${host} -j ${CHAINS.markMasq}`, `${endpointComment}${match} ${recent}-j DNAT --to-destination ${endpointId(endpoint)}`],
     });
   }
-  if (plan.cluster.length > 0) out.chains.push({ name: names.cluster, rules: policyRules(port, plan.cluster) });
-  if (plan.local.length > 0) out.chains.push({ name: names.local, rules: policyRules(port, plan.local) });
+  if (plan.cluster.length > 0) out.chains.push({ name: names.cluster, rules: policyRules(port, plan.cluster, sepOf, withComments) });
+  if (plan.local.length > 0) out.chains.push({ name: names.local, rules: policyRules(port, plan.local, sepOf, withComments) });
 
   for (const ip of port.clusterIPs) {
     const dest = `-d ${ip}/${host} ${match} --dport ${port.port}`;
@@ -113,19 +146,22 @@ function rejectOrDrop(verdict: Verdict, proto: string): string {
   return proto === 'tcp' ? '-j REJECT --reject-with tcp-reset' : '-j REJECT';
 }
 
-function policyRules(port: ServicePort, endpoints: Endpoint[]): string[] {
+/** `target`: `-j FERRY-SEP-…`, or the DNAT of an endpoint without a chain. */
+function policyRules(port: ServicePort, endpoints: Endpoint[], target: (e: Endpoint) => string, withComments: boolean): string[] {
   const rules: string[] = [];
   const name = portName(port);
+  const commentOf = (e: Endpoint) => (withComments ? `${comment(`${name} -> ${endpointId(e)}`)} ` : '');
   if (port.affinity) {
     for (const e of endpoints) {
-      const sep = endpointChain(port, e);
-      rules.push(`${comment(`${name} -> ${endpointId(e)}`)} -m recent --name ${sep} --rcheck --seconds ${port.affinity.timeoutSeconds} --reap -j ${sep}`);
+      const jump = target(e);
+      const sep = jump.slice('-j '.length);
+      rules.push(`${commentOf(e)}-m recent --name ${sep} --rcheck --seconds ${port.affinity.timeoutSeconds} --reap ${jump}`);
     }
   }
   endpoints.forEach((e, i) => {
     const remaining = endpoints.length - i;
     const statistic = remaining > 1 ? `-m statistic --mode random --probability ${(1 / remaining).toFixed(10)} ` : '';
-    rules.push(`${comment(`${name} -> ${endpointId(e)}`)} ${statistic}-j ${endpointChain(port, e)}`);
+    rules.push(`${commentOf(e)}${statistic}${target(e)}`);
   });
   return rules;
 }

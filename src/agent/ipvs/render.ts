@@ -7,6 +7,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { trafficPlan, type Verdict } from '../policy';
+import { assertAddress, assertRenderable } from '../state';
 import type { Endpoint, ProxyState, Scheduler } from '../types';
 
 export const DUMMY_INTERFACE = 'ferry-ipvs0';
@@ -40,7 +41,9 @@ export function renderIpvs(state: ProxyState, defaultScheduler: Scheduler): Ipvs
   const out: IpvsDesired = { virtualServers: [], boundAddresses: [], noEndpoints: [], masqueradeNodePorts: [], endpointIPs: [] };
   const bound = new Set<string>();
   const endpointIPs = new Set<string>();
+  for (const ip of state.nodeIPs) assertAddress('node address', ip);
   for (const port of state.services.values()) {
+    assertRenderable(port);
     const plan = trafficPlan(port);
     const protocol = port.protocol === 'TCP' ? 'tcp' : 'udp';
     const base = { protocol, scheduler: port.scheduler ?? defaultScheduler, persistence: port.affinity?.timeoutSeconds } as const;

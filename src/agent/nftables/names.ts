@@ -1,7 +1,10 @@
 /**
- * Names in ferry's nftables tables, as kube-proxy's nftables proxier makes them
- * (pkg/proxy/nftables/proxier.go `servicePortChainNameBase`, `hashAndTruncate`):
- * `<prefix><HASH8>-<namespace>/<name>/<protocol>/<port name>[__<ip>/<port>]`.
+ * Names in ferry's nftables tables. Chains of Services with ClientIP affinity are named as
+ * kube-proxy's nftables proxier names them (pkg/proxy/nftables/proxier.go
+ * `servicePortChainNameBase`, `hashAndTruncate`):
+ * `<prefix><HASH8>-<namespace>/<name>/<protocol>/<port name>[__<ip>/<port>]`. Every other
+ * Service has no chain of its own: it shares the `dnat-…`/`nodeport-…` chains named after
+ * their protocol and endpoint count (service.ts).
  *
  * Namespace, Service and port names are DNS labels, so they are safe in chain names; the
  * `/` separators (never in a DNS label) make service chains recognisable, and the hash
@@ -20,13 +23,13 @@ export type Family = 'ip' | 'ip6';
 export const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 
 /**
- * Services are spread over this many tables per family: `ferry`, `ferry-1`, … The kernel
- * checks a whole table's jump graph on every commit that adds a rule, so one table of
- * 10,000 Services makes every one-Service change cost ≈0.25 s; a thirty-second of it costs
- * a few milliseconds. More tables stop paying: each one costs every unfiltered nft command
- * on the node (ours on a full sync, and other tools') ≈0.35 ms (README.md, "Cost").
+ * Services are spread over this many tables per family: `ferry`, `ferry-1`, … Each table
+ * carries a fingerprint of its whole content, so a restarted agent rewrites only the tables
+ * whose Services changed while it was away, and a large sync can load two halves at once
+ * (README.md, "Restart", "Cost"). More tables cost every nft command ≈1 ms each (nft reads
+ * every table's set declarations first): 32 put a one-Service change at 30–45 ms.
  */
-export const DEFAULT_TABLES = 32;
+export const DEFAULT_TABLES = 8;
 
 export function tableName(shard: number): string {
   return shard === 0 ? TABLE : `${TABLE}-${shard}`;
@@ -67,8 +70,28 @@ export const AFFINITY_PREFIX = 'affinity-';
 /**
  * Part of every endpoint chain's hash: bump it whenever the rules an endpoint chain holds
  * are written differently, so an agent upgrade does not keep chains of the old form.
+ * 2: hairpin masquerade moved to the `hairpin` set.
  */
-export const ENDPOINT_RULES_VERSION = 1;
+export const ENDPOINT_RULES_VERSION = 2;
+
+/**
+ * The layout of a table (which maps, of which types, which fixed chains). A table whose
+ * state marker names another layout, or has none (ferry before the maps), is replaced whole.
+ */
+export const LAYOUT_VERSION = 2;
+export const STATE_PREFIX = 'state-';
+
+/** The empty chain whose name carries the table's content fingerprint (README.md, "Restart"). */
+export function stateChain(fingerprint: string): string {
+  return `${STATE_PREFIX}${LAYOUT_VERSION}-${fingerprint}`;
+}
+
+/** The fingerprint a state chain carries, if it is of this layout; null for another layout's. */
+export function fingerprintOf(chain: string): string | null | undefined {
+  if (!chain.startsWith(STATE_PREFIX)) return undefined;
+  const prefix = `${STATE_PREFIX}${LAYOUT_VERSION}-`;
+  return chain.startsWith(prefix) ? chain.slice(prefix.length) : null;
+}
 
 function hashAndTruncate(visible: string, hashed = visible): string {
   const name = `${base32Hash(hashed, 8)}-${visible}`;
@@ -113,11 +136,11 @@ export function endpointNames(port: ServicePort, endpoint: Pick<Endpoint, 'ip' |
   };
 }
 
-/** Chains ferry creates per service port (the ones a sync may find stale), by their `/`. */
-export function isServiceChain(name: string): boolean {
-  return name.includes('/');
-}
-
 export function isAffinitySet(name: string): boolean {
   return name.startsWith(AFFINITY_PREFIX);
+}
+
+/** Chains whose name fixes their rules (endpoint chains, the shared `dnat-`/`nodeport-` chains). */
+export function isContentAddressed(chain: string): boolean {
+  return chain.startsWith(CHAIN_PREFIX.endpoint) || /^(dnat|nodeport|nodeport-local)-(tcp|udp)-\d+(-\d+)?$/.test(chain);
 }

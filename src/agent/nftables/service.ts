@@ -1,23 +1,26 @@
 /**
- * The nftables objects of one service port in one family: pure data that both the full
- * and the incremental transaction are written from, and that the proxier remembers so the
- * next incremental sync can diff against it. The chain layout is kube-proxy's nftables
- * proxier's (see README.md): dispatch map element → `clusterip-` (or `external-` for
- * NodePorts) → `service-`/`local-` policy chain → one `endpoint-` chain per endpoint, which
- * DNATs.
+ * The nftables objects of one service port in one family: pure data the table plan is
+ * built from (plan.ts). Most Services own no chain at all:
  *
- * A dispatch element's verdict depends only on which service port owns the key, never on
- * its endpoints or policies: those live in the `clusterip-`/`external-` chain it jumps to.
- * So a sync never has to change or delete an element when endpoints come and go, and a
- * deleted Service's elements can stay (pointing at emptied chains) until the next full sync:
- * nft 1.0.x dumps every chain of the ruleset before any element deletion, which took 4.4 s
- * at 10,000 Services (README.md, "Cost").
+ * - a `service-ips` element sends the ClusterIP's traffic to a chain shared by every
+ *   service port of that protocol with the same number of endpoints, `dnat-tcp-3`, which
+ *   draws a random index and DNATs to what `cluster-endpoints-tcp` holds for the packet's
+ *   address, port and that index: one lookup picks the endpoint and its port;
+ * - NodePorts likewise, through `nodeport-tcp-3` (externalTrafficPolicy Cluster) or
+ *   `nodeport-local-tcp-1-3` (Local: one local endpoint, three in the cluster for traffic
+ *   from this host) and `nodeport-endpoints-tcp`;
+ * - no endpoints: the element's verdict rejects (or drops, for Local policy);
+ * - hairpin masquerade is one lookup in the `hairpin` set at postrouting.
+ *
+ * ClientIP affinity needs to remember the endpoint chosen, which a map cannot: such a
+ * Service keeps kube-proxy's chain per endpoint (`clusterip-`/`external-` dispatch,
+ * `service-`/`local-` policy, `endpoint-` chains with dynamic affinity sets).
  */
-import { isIPv6 } from 'node:net';
-import { endpointId, trafficPlan, type TrafficPlan, type Verdict } from '../policy';
+import { assertRenderable } from '../state';
+import { trafficPlan, type TrafficPlan, type Verdict } from '../policy';
 import type { Endpoint, ServicePort } from '../types';
 import { endpointNames, servicePortChains, type EndpointNames, type Family, type ServicePortNames } from './names';
-import { MARK_FOR_MASQUERADE, REJECT_CHAIN, type MapName } from './tables';
+import { clusterEndpointsMap, HAIRPIN, MARK_FOR_MASQUERADE, nodePortEndpointsMap, REJECT_CHAIN, type ElementMap, type Proto } from './tables';
 
 export interface ChainRender {
   name: string;
@@ -27,14 +30,14 @@ export interface ChainRender {
 }
 
 export interface ElementRender {
-  map: MapName;
+  map: ElementMap;
   key: string;
-  /** The verdict, e.g. `goto service-…` or `drop`. */
+  /** The value (`goto dnat-tcp-2`, `10.244.1.2 . 8080`); empty for a set. */
   value: string;
 }
 
 export interface ServiceRender {
-  /** Endpoint chains first: the policy chains jump to them. */
+  /** Chains this port needs: shared ones by name (same name, same rules), its own (affinity) ones, endpoint chains first. */
   chains: ChainRender[];
   affinitySets: Array<{ name: string; timeoutSeconds: number }>;
   elements: ElementRender[];
@@ -44,49 +47,133 @@ export interface ServiceRender {
 
 /** The service port restricted to one address family, or undefined if it has no ClusterIP in it. */
 export function inFamily(port: ServicePort, family: Family): ServicePort | undefined {
-  const matches = (ip: string) => isIPv6(ip) === (family === 'ip6');
+  // Addresses are validated when the state is built (state.ts): a colon means IPv6.
+  const matches = (ip: string) => ip.includes(':') === (family === 'ip6');
   const clusterIPs = port.clusterIPs.filter(matches);
   if (clusterIPs.length === 0) return undefined;
   return { ...port, clusterIPs, endpoints: port.endpoints.filter((e) => matches(e.ip)) };
 }
 
 export function renderServicePort(whole: ServicePort, family: Family): ServiceRender | undefined {
+  assertRenderable(whole);
   const port = inFamily(whole, family);
   if (port === undefined) return undefined;
   const plan = trafficPlan(port);
-  const names = servicePortChains(port);
-  const proto = port.protocol.toLowerCase();
-  const chains: ChainRender[] = [];
-  const affinitySets: ServiceRender['affinitySets'] = [];
-  // Hashing names is most of the rendering time at scale: once per endpoint.
-  const byId = new Map(plan.reachable.map((e) => [endpointId(e), endpointNames(port, e)]));
-  const namesOf = (e: Endpoint) => byId.get(endpointId(e))!;
+  const proto = port.protocol.toLowerCase() as Proto;
+  const render: ServiceRender = { chains: [], affinitySets: [], elements: [], endpoints: plan.reachable.length };
+  // Only this node's endpoints can be reached from themselves through this node's rules.
+  for (const e of plan.reachable) if (e.local) render.elements.push({ map: HAIRPIN, key: `${e.ip} . ${e.ip}`, value: '' });
+  if (port.affinity) renderWithAffinity(render, port, plan, family, proto);
+  else renderWithMaps(render, port, plan, family, proto);
+  return render;
+}
 
-  for (const endpoint of plan.reachable) {
-    const { chain, affinitySet } = namesOf(endpoint);
-    if (affinitySet !== undefined && port.affinity) affinitySets.push({ name: affinitySet, timeoutSeconds: port.affinity.timeoutSeconds });
-    chains.push({ name: chain, rules: endpointRules(family, proto, endpoint, affinitySet), immutable: true });
+function renderWithMaps(render: ServiceRender, port: ServicePort, plan: TrafficPlan, family: Family, proto: Proto): void {
+  const ip = port.clusterIPs[0]!;
+  const internal = plan.internal === 'cluster' ? plan.cluster : plan.internal === 'local' ? plan.local : undefined;
+  if (internal) {
+    const chain = sharedChain({ kind: 'dnat', family, proto, count: internal.length });
+    render.chains.push(chain);
+    render.elements.push({ map: 'service-ips', key: `${ip} . ${proto} . ${port.port}`, value: `goto ${chain.name}` });
+    internal.forEach((e, i) => render.elements.push({ map: clusterEndpointsMap(proto), key: `${ip} . ${port.port} . ${i}`, value: target(e) }));
+  } else {
+    render.elements.push({ map: 'service-ips', key: `${ip} . ${proto} . ${port.port}`, value: noEndpointVerdict(plan.internal) });
   }
-  // kube-proxy: a policy chain exists when its policy is in use and has endpoints.
-  if (plan.cluster.length > 0) chains.push(policyChain(names.cluster, port, family, plan.cluster, namesOf));
-  if (plan.local.length > 0) chains.push(policyChain(names.local, port, family, plan.local, namesOf));
-  chains.push({ name: names.clusterIP, rules: [verdictRule(plan.internal, names)], immutable: false });
-  if (port.nodePort !== undefined && plan.external !== undefined) {
-    chains.push({ name: names.external, rules: externalRules(port, plan, names), immutable: false });
+  if (port.nodePort === undefined || plan.external === undefined) return;
+  const key = `${proto} . ${port.nodePort}`;
+  if (!plan.hasEndpoints) {
+    render.elements.push({ map: 'service-nodeports', key, value: noEndpointVerdict(plan.external) });
+    return;
   }
+  // Local policy keeps the local endpoints at indices [0, L) and, for traffic from this
+  // host, the cluster's at [L, L + C).
+  const endpoints = port.externalLocal ? [...plan.local, ...plan.cluster] : plan.cluster;
+  const chain = port.externalLocal
+    ? sharedChain({ kind: 'nodeport-local', family, proto, count: plan.local.length, clusterCount: plan.cluster.length })
+    : sharedChain({ kind: 'nodeport', family, proto, count: plan.cluster.length });
+  render.chains.push(chain);
+  render.elements.push({ map: 'service-nodeports', key, value: `goto ${chain.name}` });
+  endpoints.forEach((e, i) => render.elements.push({ map: nodePortEndpointsMap(proto), key: `${port.nodePort} . ${i}`, value: target(e) }));
+}
 
-  const elements: ElementRender[] = port.clusterIPs.map((ip) => ({ map: 'service-ips', key: `${ip} . ${proto} . ${port.port}`, value: `goto ${names.clusterIP}` }));
-  if (port.nodePort !== undefined && plan.external !== undefined) {
-    elements.push({ map: 'service-nodeports', key: `${proto} . ${port.nodePort}`, value: `goto ${names.external}` });
+/** The DNAT target as a map value: `address . port`. */
+function target(e: Endpoint): string {
+  return `${e.ip} . ${e.port}`;
+}
+
+function noEndpointVerdict(verdict: Verdict): string {
+  // No endpoint anywhere: TCP reset / ICMP port unreachable, so the client fails at once.
+  // Local policy without a local endpoint: dropped, as kube-proxy does.
+  return verdict === 'drop' ? 'drop' : `goto ${REJECT_CHAIN}`;
+}
+
+export type SharedChainSpec =
+  /** ClusterIP traffic to one of `count` endpoints. */
+  | { kind: 'dnat'; family: Family; proto: Proto; count: number }
+  /** NodePort traffic, externalTrafficPolicy Cluster: masqueraded, to one of `count` endpoints. */
+  | { kind: 'nodeport'; family: Family; proto: Proto; count: number }
+  /** NodePort traffic, externalTrafficPolicy Local: `count` local endpoints (0: dropped), `clusterCount` for this host's own traffic. */
+  | { kind: 'nodeport-local'; family: Family; proto: Proto; count: number; clusterCount: number };
+
+/** A chain shared by every service port of its shape; its name says everything it holds. */
+export function sharedChain(spec: SharedChainSpec): ChainRender {
+  const { family, proto } = spec;
+  const dport = `${proto} dport`;
+  const pick = (map: ElementMap, key: string, count: number, offset = 0) =>
+    `dnat ${family} to ${key} . numgen random mod ${count}${offset > 0 ? ` offset ${offset}` : ''} map @${map}`;
+  switch (spec.kind) {
+    case 'dnat':
+      return { name: `dnat-${proto}-${spec.count}`, rules: [pick(clusterEndpointsMap(proto), `${family} daddr . ${dport}`, spec.count)], immutable: true };
+    case 'nodeport':
+      // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
+      return { name: `nodeport-${proto}-${spec.count}`, rules: [MARK_FOR_MASQUERADE, pick(nodePortEndpointsMap(proto), dport, spec.count)], immutable: true };
+    case 'nodeport-local':
+      // Local policy keeps the client's source address. Traffic from this host has a local
+      // source address and would not survive a hop, so it is masqueraded and short-circuited
+      // to the cluster's endpoints (kube-proxy's "short-circuit local traffic").
+      return {
+        name: `nodeport-local-${proto}-${spec.count}-${spec.clusterCount}`,
+        rules: [
+          `fib saddr type local ${MARK_FOR_MASQUERADE}`,
+          `fib saddr type local ${pick(nodePortEndpointsMap(proto), dport, spec.clusterCount, spec.count)}`,
+          spec.count > 0 ? pick(nodePortEndpointsMap(proto), dport, spec.count) : 'drop',
+        ],
+        immutable: true,
+      };
   }
-  return { chains, affinitySets, elements, endpoints: plan.reachable.length };
 }
 
 /**
- * What a verdict does, as the last rule of a dispatch chain. No endpoint anywhere: TCP gets
- * a reset, anything else ICMP port unreachable, so the client fails at once. Local policy
- * without a local endpoint: dropped, as kube-proxy does.
+ * kube-proxy's layout for a Service with ClientIP affinity: dispatch element → `clusterip-`
+ * (or `external-`) chain → `service-`/`local-` policy chain → `endpoint-` chain, which
+ * records the client in its affinity set and DNATs.
  */
+function renderWithAffinity(render: ServiceRender, port: ServicePort, plan: TrafficPlan, family: Family, proto: Proto): void {
+  const names = servicePortChains(port);
+  // Hashing names is most of the rendering time at scale: once per endpoint.
+  const byEndpoint = new Map(plan.reachable.map((e) => [`${e.ip}|${e.port}`, endpointNames(port, e)]));
+  const namesOf = (e: Endpoint) => byEndpoint.get(`${e.ip}|${e.port}`)!;
+  for (const endpoint of plan.reachable) {
+    const { chain, affinitySet } = namesOf(endpoint);
+    render.affinitySets.push({ name: affinitySet!, timeoutSeconds: port.affinity!.timeoutSeconds });
+    render.chains.push({ name: chain, rules: [`update @${affinitySet} { ${family} saddr }`, `meta l4proto ${proto} dnat ${family} to ${dnatTarget(endpoint)}`], immutable: true });
+  }
+  // kube-proxy: a policy chain exists when its policy is in use and has endpoints.
+  if (plan.cluster.length > 0) render.chains.push(policyChain(names.cluster, family, plan.cluster, namesOf));
+  if (plan.local.length > 0) render.chains.push(policyChain(names.local, family, plan.local, namesOf));
+  render.chains.push({ name: names.clusterIP, rules: [verdictRule(plan.internal, names)], immutable: false });
+  render.elements.push({ map: 'service-ips', key: `${port.clusterIPs[0]} . ${proto} . ${port.port}`, value: `goto ${names.clusterIP}` });
+  if (port.nodePort !== undefined && plan.external !== undefined) {
+    render.chains.push({ name: names.external, rules: externalRules(port, plan, names), immutable: false });
+    render.elements.push({ map: 'service-nodeports', key: `${proto} . ${port.nodePort}`, value: `goto ${names.external}` });
+  }
+}
+
+/** `ip:port`, `[ip6]:port`: a DNAT target in a rule. */
+function dnatTarget(e: Pick<Endpoint, 'ip' | 'port'>): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
 function verdictRule(verdict: Verdict, names: ServicePortNames): string {
   switch (verdict) {
     case 'cluster':
@@ -102,19 +189,15 @@ function verdictRule(verdict: Verdict, names: ServicePortNames): string {
 
 /**
  * Sticky endpoints first (a client in an endpoint's affinity set goes back to it), then a
- * uniform random choice. kube-proxy writes the choice as one `numgen random mod N vmap
- * { … }`; ferry writes the same distribution as a cascade — rule i takes the packet with
- * probability 1/(N−i) (`numgen random mod (N−i)` equals 0), the last rule takes the rest,
- * as kube-proxy's iptables mode does with `statistic`. The reason is measured: every
- * anonymous vmap is a kernel set, and the kernel looks sets up by walking a list, so a
- * table with 10,000 Services took over 100 s to load with per-Service vmaps against a few
- * seconds with the cascade (see README.md, "Why no per-Service vmap").
+ * uniform random choice as a cascade: rule i takes the packet with probability 1/(N−i)
+ * (`numgen random mod (N−i)` equals 0), the last rule takes the rest, as kube-proxy's
+ * iptables mode does with `statistic`. kube-proxy's nftables mode writes one anonymous
+ * vmap per Service instead; the kernel finds sets by walking a list, so thousands of them
+ * load in quadratic time.
  */
-function policyChain(name: string, port: ServicePort, family: Family, endpoints: Endpoint[], namesOf: (e: Endpoint) => EndpointNames): ChainRender {
+function policyChain(name: string, family: Family, endpoints: Endpoint[], namesOf: (e: Endpoint) => EndpointNames): ChainRender {
   const rules: string[] = [];
-  if (port.affinity) {
-    for (const e of endpoints) rules.push(`${family} saddr @${namesOf(e).affinitySet} goto ${namesOf(e).chain}`);
-  }
+  for (const e of endpoints) rules.push(`${family} saddr @${namesOf(e).affinitySet} goto ${namesOf(e).chain}`);
   endpoints.forEach((e, i) => {
     const remaining = endpoints.length - i;
     rules.push(remaining > 1 ? `numgen random mod ${remaining} 0 goto ${namesOf(e).chain}` : `goto ${namesOf(e).chain}`);
@@ -125,22 +208,6 @@ function policyChain(name: string, port: ServicePort, family: Family, endpoints:
 function externalRules(port: ServicePort, plan: TrafficPlan, names: ServicePortNames): string[] {
   const verdict = plan.external!;
   if (!plan.hasEndpoints) return [verdictRule(verdict, names)];
-  if (!port.externalLocal) {
-    // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
-    return [MARK_FOR_MASQUERADE, verdictRule(verdict, names)];
-  }
-  // Local policy keeps the client's source address. Traffic from this host itself has a
-  // local source address and would not survive a hop, so it is masqueraded and
-  // short-circuited to the Cluster endpoints (kube-proxy's "short-circuit local traffic").
+  if (!port.externalLocal) return [MARK_FOR_MASQUERADE, verdictRule(verdict, names)];
   return [`fib saddr type local ${MARK_FOR_MASQUERADE}`, `fib saddr type local goto ${names.cluster}`, verdictRule(verdict, names)];
-}
-
-function endpointRules(family: Family, proto: string, e: Endpoint, affinitySet: string | undefined): string[] {
-  return [
-    // Hairpin: a pod reaching itself through the Service must not see its own address as
-    // the source, or its reply would bypass the DNAT.
-    `${family} saddr ${e.ip} ${MARK_FOR_MASQUERADE}`,
-    ...(affinitySet ? [`update @${affinitySet} { ${family} saddr }`] : []),
-    `meta l4proto ${proto} dnat to ${endpointId(e)}`,
-  ];
 }

@@ -1,46 +1,92 @@
 /**
- * The fixed part of ferry's `ip ferry` / `ip6 ferry` tables: base chains on the netfilter
- * hooks, the dispatch maps and the helper chains. Mirrors kube-proxy's
- * `nftablesBaseChains`, `nftablesJumpChains` and `setupNFTables`; README.md explains the
- * hooks and priorities.
+ * The fixed part of each of ferry's tables: base chains on the netfilter hooks, the maps
+ * and sets that hold Services, endpoints and node addresses, and the helper chains. The
+ * hooks and priorities are kube-proxy's (`nftablesBaseChains`, `nftablesJumpChains`);
+ * README.md explains them and the maps.
  */
-import type { Transaction } from './transaction';
 import type { Family } from './names';
 
 export const SERVICES_CHAIN = 'services';
 export const MASQUERADING_CHAIN = 'masquerading';
 export const REJECT_CHAIN = 'reject-chain';
 export const NODEPORT_IPS = 'nodeport-ips';
+export const HAIRPIN = 'hairpin';
 
 /** kube-proxy's default masquerade bit (--iptables-masquerade-bit 14). Not an API: see README.md. */
 export const MASQUERADE_MARK = '0x00004000';
 
 /**
  * Marks a packet for masquerading at postrouting. kube-proxy jumps to a one-rule
- * `mark-for-masquerade` chain; ferry writes the statement in place — the same effect, one
- * verdict fewer per endpoint for the kernel to validate on every commit (README.md, "Cost").
+ * `mark-for-masquerade` chain; ferry writes the statement in place (same effect, one
+ * verdict fewer for the kernel to validate).
  */
 export const MARK_FOR_MASQUERADE = `meta mark set meta mark | ${MASQUERADE_MARK}`;
 
-export type MapName = 'service-ips' | 'service-nodeports';
-export const MAP_NAMES: readonly MapName[] = ['service-ips', 'service-nodeports'];
+export type Proto = 'tcp' | 'udp';
+export const PROTOS: readonly Proto[] = ['tcp', 'udp'];
+
+/** Every map and set of a table whose elements ferry writes (affinity sets are dynamic: not these). */
+export const ELEMENT_MAPS = [
+  'service-ips',
+  'service-nodeports',
+  'cluster-endpoints-tcp',
+  'cluster-endpoints-udp',
+  'nodeport-endpoints-tcp',
+  'nodeport-endpoints-udp',
+  NODEPORT_IPS,
+  HAIRPIN,
+] as const;
+export type ElementMap = (typeof ELEMENT_MAPS)[number];
+
+export function clusterEndpointsMap(proto: Proto): ElementMap {
+  return proto === 'tcp' ? 'cluster-endpoints-tcp' : 'cluster-endpoints-udp';
+}
+
+export function nodePortEndpointsMap(proto: Proto): ElementMap {
+  return proto === 'tcp' ? 'nodeport-endpoints-tcp' : 'nodeport-endpoints-udp';
+}
 
 export function addrType(family: Family): string {
   return family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
 }
 
-/** The declaration body of a dispatch map, identical on every write (nft refuses a changed one). */
-export function mapDeclaration(family: Family, map: MapName): string {
+export function isSet(map: ElementMap): boolean {
+  return map === NODEPORT_IPS || map === HAIRPIN;
+}
+
+/**
+ * The declaration body of each map and set, identical on every write (nft refuses a
+ * changed one). The endpoint maps are keyed by what the packet carries (the ClusterIP and
+ * port, or the NodePort) and the random index the dispatch chain draws, and yield the
+ * endpoint's address and port: one lookup picks and DNATs (README.md, "Maps").
+ */
+export function declaration(family: Family, map: ElementMap): string {
   const addr = addrType(family);
   switch (map) {
     case 'service-ips':
       return `type ${addr} . inet_proto . inet_service : verdict ; comment "ClusterIP traffic"`;
     case 'service-nodeports':
       return 'type inet_proto . inet_service : verdict ; comment "NodePort traffic"';
+    // `tcp dport`, not `th dport`: nft 1.0.6 cannot read a `th` typeof back from the kernel
+    // into a transaction that has rules using the map ("conflicting protocols specified").
+    case 'cluster-endpoints-tcp':
+    case 'cluster-endpoints-udp': {
+      const port = `${map.slice(-3)} dport`;
+      return `typeof ${family} daddr . ${port} . numgen random mod 1 : ${family} daddr . ${port} ; comment "ClusterIP, port, index: endpoint"`;
+    }
+    case 'nodeport-endpoints-tcp':
+    case 'nodeport-endpoints-udp': {
+      const port = `${map.slice(-3)} dport`;
+      return `typeof ${port} . numgen random mod 1 : ${family} daddr . ${port} ; comment "NodePort, index: endpoint"`;
+    }
+    case NODEPORT_IPS:
+      return `type ${addr} ; comment "IPs that accept NodePort traffic"`;
+    case HAIRPIN:
+      return `type ${addr} . ${addr} ; comment "local endpoint . itself: a pod reaching itself"`;
   }
 }
 
-interface BaseChain {
+export interface BaseChain {
   name: string;
   type: 'nat';
   hook: 'prerouting' | 'output' | 'postrouting';
@@ -58,12 +104,22 @@ export const BASE_CHAINS: readonly BaseChain[] = [
   { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 100, rules: [`jump ${MASQUERADING_CHAIN}`] },
 ];
 
-function fixedChains(family: Family): Array<{ name: string; rules: string[] }> {
+export function baseChainHook(chain: BaseChain): string {
+  return `type ${chain.type} hook ${chain.hook} priority ${chain.priority} ; policy accept`;
+}
+
+/** The helper chains every table holds, by name. */
+export function fixedChains(family: Family): Array<{ name: string; rules: string[] }> {
   return [
     {
       name: MASQUERADING_CHAIN,
-      // Clear the bit before masquerading so a re-routed packet is not masqueraded twice.
-      rules: [`meta mark & ${MASQUERADE_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQUERADE_MARK}`, 'masquerade fully-random'],
+      rules: [
+        // Clear the bit before masquerading so a re-routed packet is not masqueraded twice.
+        `meta mark & ${MASQUERADE_MARK} == ${MASQUERADE_MARK} meta mark set meta mark ^ ${MASQUERADE_MARK} masquerade fully-random`,
+        // Hairpin: after DNAT, a packet whose source is its destination is a pod reaching
+        // itself through a Service; without masquerading, its reply would bypass the DNAT.
+        `ct status dnat ${family} saddr . ${family} daddr @${HAIRPIN} masquerade fully-random`,
+      ],
     },
     // TCP gets a reset, everything else ICMP port unreachable: the client fails fast.
     { name: REJECT_CHAIN, rules: ['meta l4proto tcp reject with tcp reset', 'reject'] },
@@ -77,35 +133,18 @@ function fixedChains(family: Family): Array<{ name: string; rules: string[] }> {
   ];
 }
 
-/**
- * The fixed objects, rewritten on every full sync: the maps declared (their elements are
- * reconciled by the caller), `nodeport-ips` and the fixed chains emptied and refilled.
- * A base chain whose hook or priority differs from what the kernel has (an older ferry's)
- * is deleted and re-created, as kube-proxy's once-per-process add+delete achieves — only when
- * needed, because a deletion makes nft read the whole table. `creating`: the table is new.
- */
+/** What a listing says about a base chain. */
 export interface BaseChainSpec {
   type: string;
   hook: string;
   prio: number;
 }
 
-export function writeSetup(tx: Transaction, nodeIPs: readonly string[], options: { existingBaseChains?: ReadonlyMap<string, BaseChainSpec>; creating: boolean }): void {
-  tx.addTable(options.creating ? 'ferry node agent: Service proxying (do not edit)' : undefined);
-  for (const map of MAP_NAMES) tx.declareMap(map, mapDeclaration(tx.family, map));
-  tx.declareSet(NODEPORT_IPS, `type ${addrType(tx.family)} ; comment "IPs that accept NodePort traffic"`);
-  tx.flushSet(NODEPORT_IPS);
-  tx.addSetElements(NODEPORT_IPS, `type ${addrType(tx.family)} ; comment "IPs that accept NodePort traffic"`, nodeIPs);
-  for (const chain of fixedChains(tx.family)) tx.replaceChain(chain.name, chain.rules);
-  for (const chain of BASE_CHAINS) {
-    const hook = `type ${chain.type} hook ${chain.hook} priority ${chain.priority} ; policy accept`;
-    const existing = options.existingBaseChains?.get(chain.name);
-    if (existing && (existing.type !== chain.type || existing.hook !== chain.hook || existing.prio !== chain.priority)) {
-      tx.addChain(chain.name);
-      tx.deleteChain(chain.name);
-    }
-    tx.addChain(chain.name, [], hook);
-    tx.flushChain(chain.name);
-    tx.addChain(chain.name, chain.rules);
-  }
+/** Whether the base chains a listing found are the ones this layout writes. */
+export function sameBaseChains(listed: ReadonlyMap<string, BaseChainSpec>): boolean {
+  if (listed.size !== BASE_CHAINS.length) return false;
+  return BASE_CHAINS.every((c) => {
+    const found = listed.get(c.name);
+    return found !== undefined && found.type === c.type && found.hook === c.hook && found.prio === c.priority;
+  });
 }

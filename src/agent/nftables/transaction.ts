@@ -1,10 +1,10 @@
 /**
  * One `nft -f` transaction as text, written only in the command forms that keep `nft`
- * from reading the existing table first. nft 1.0.x fetches every chain of the table before
- * `add rule`, `add element` and any `delete` (at 10,000 Services × 10 endpoints that alone
- * took 1.2–1.8 s), but not before `add chain NAME { rules }` or `add map NAME { …;
- * elements = { … } }`. So rules are always written inside their chain's declaration and
- * elements inside their map's; only deletions pay for the fetch (`hasDelete`).
+ * from reading the existing table first: nft 1.0.x fetches the table before `add rule` and
+ * `add element`, but not before `add chain NAME { rules }` or `add map NAME { …; elements
+ * = { … } }`. So rules are always written inside their chain's declaration and elements
+ * inside their map's. Deletions make nft read the table's chains and set declarations
+ * (not their elements), which costs little in a table of a few dozen chains.
  */
 import { TABLE, type Family } from './names';
 
@@ -13,32 +13,27 @@ const ELEMENT_CHUNK = 1000;
 
 export class Transaction {
   private readonly lines: string[] = [];
-  private deletes = false;
 
   constructor(
     readonly family: Family,
     readonly tableName: string = TABLE,
   ) {}
 
-  /** Whether the transaction deletes anything (and so makes nft read the table first). */
-  get hasDelete(): boolean {
-    return this.deletes;
-  }
-
   get isEmpty(): boolean {
     return this.lines.length === 0;
   }
 
-  private get table(): string {
+  get table(): string {
     return `${this.family} ${this.tableName}`;
   }
 
-  /**
-   * `comment`: only when creating the table. A table declaration with a body makes nft
-   * read the whole table first; a bare one does not.
-   */
+  /** `comment`: only when creating the table (a table declaration with a body makes nft read the table). */
   addTable(comment?: string): void {
     this.lines.push(comment ? `add table ${this.table} { comment ${JSON.stringify(comment)} ; }` : `add table ${this.table}`);
+  }
+
+  deleteTable(): void {
+    this.lines.push(`delete table ${this.table}`);
   }
 
   /** Creates the chain if needed and appends the rules (a base chain when `hook` is given). */
@@ -51,48 +46,32 @@ export class Transaction {
     this.lines.push(`flush chain ${this.table} ${name}`);
   }
 
-  /** Makes an existing (or new) chain hold exactly `rules`. */
-  replaceChain(name: string, rules: readonly string[]): void {
-    this.addChain(name);
-    this.flushChain(name);
-    if (rules.length > 0) this.addChain(name, rules);
-  }
-
   deleteChain(name: string): void {
-    this.deletes = true;
     this.lines.push(`delete chain ${this.table} ${name}`);
   }
 
-  declareMap(name: string, declaration: string): void {
-    this.lines.push(`add map ${this.table} ${name} { ${declaration} ; }`);
+  /** Declares a map or set (`kind`), idempotently. */
+  declare(kind: 'map' | 'set', name: string, declaration: string): void {
+    this.lines.push(`add ${kind} ${this.table} ${name} { ${declaration} ; }`);
   }
 
-  declareSet(name: string, declaration: string): void {
-    this.lines.push(`add set ${this.table} ${name} { ${declaration} ; }`);
-  }
-
-  flushSet(name: string): void {
-    this.lines.push(`flush set ${this.table} ${name}`);
+  flush(kind: 'map' | 'set', name: string): void {
+    this.lines.push(`flush ${kind} ${this.table} ${name}`);
   }
 
   deleteSet(name: string): void {
-    this.deletes = true;
     this.lines.push(`delete set ${this.table} ${name}`);
   }
 
-  /** Adds `key : value` elements by re-declaring the map with them (no table fetch). */
-  addMapElements(name: string, declaration: string, elements: ReadonlyArray<{ key: string; value: string }>): void {
-    this.chunked(elements.map((e) => `${e.key} : ${e.value}`), (items) => `add map ${this.table} ${name} { ${declaration} ; elements = { ${items} } ; }`);
+  /** Adds elements (`key : value`, or `key` where value is empty) by re-declaring the map or set with them. */
+  addElements(kind: 'map' | 'set', name: string, declaration: string, elements: Iterable<readonly [key: string, value: string]>): void {
+    const items: string[] = [];
+    for (const [key, value] of elements) items.push(value === '' ? key : `${key} : ${value}`);
+    this.chunked(items, (joined) => `add ${kind} ${this.table} ${name} { ${declaration} ; elements = { ${joined} } ; }`);
   }
 
-  addSetElements(name: string, declaration: string, keys: readonly string[]): void {
-    this.chunked([...keys], (items) => `add set ${this.table} ${name} { ${declaration} ; elements = { ${items} } ; }`);
-  }
-
-  deleteMapElements(name: string, keys: readonly string[]): void {
-    if (keys.length === 0) return;
-    this.deletes = true;
-    this.chunked([...keys], (items) => `delete element ${this.table} ${name} { ${items} }`);
+  deleteElements(name: string, keys: readonly string[]): void {
+    this.chunked([...keys], (joined) => `delete element ${this.table} ${name} { ${joined} }`);
   }
 
   private chunked(items: string[], line: (joined: string) => string): void {

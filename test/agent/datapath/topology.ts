@@ -199,7 +199,7 @@ export class Topology {
     await waitUntil(`a sync of the ${this.options.mode} agent\n${this.agentLog()}`, timeoutMs, async () => {
       if (this.agent?.exitCode !== null && this.agent?.exitCode !== undefined) throw new Error(`agent exited: ${this.agentLog()}`);
       const metrics = await fetch(`http://${this.agentAddress}:10249/metrics`).then((r) => r.text()).catch(() => '');
-      const last = /^ferry_agent_sync_proxy_rules_last_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(metrics);
+      const last = /^(?:kubeproxy|ferry_agent)_sync_proxy_rules_last_timestamp_seconds(?:\{[^}]*\})? (\S+)$/m.exec(metrics);
       return last !== null && Number(last[1]) * 1000 >= after;
     });
   }

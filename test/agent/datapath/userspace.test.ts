@@ -188,7 +188,7 @@ maybe(`userspace datapath: real packets through namespaces${reason ? ` (skipped:
       await waitUntil(`the agent on :${metricsPort} to sync`, 30_000, async () => {
         if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}`);
         const text = await fetch(`http://${metrics}/metrics`).then((r) => r.text()).catch(() => '');
-        const last = /^ferry_agent_sync_proxy_rules_last_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(text);
+        const last = /^(?:kubeproxy|ferry_agent)_sync_proxy_rules_last_timestamp_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
         return last !== null && Number(last[1]) * 1000 >= after;
       });
     } catch (err) {

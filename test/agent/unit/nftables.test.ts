@@ -1,45 +1,40 @@
-import { elementsOf, planFull, planIncremental, type FamilyPlan } from '../../../src/agent/nftables/plan';
-import { renderServicePort } from '../../../src/agent/nftables/service';
+import { emptyChanges, tableContent, updateContent, type TableContent } from '../../../src/agent/nftables/content';
+import { planTable } from '../../../src/agent/nftables/plan';
+import { renderServicePort, type ServiceRender } from '../../../src/agent/nftables/service';
 import { NftablesProxier } from '../../../src/agent/nftables/proxier';
-import { shardOf, tableName } from '../../../src/agent/nftables/names';
+import { shardOf, stateChain, tableName, type Family } from '../../../src/agent/nftables/names';
 import { buildProxyState } from '../../../src/agent/state';
 import type { ProxyState } from '../../../src/agent/types';
 import type { CommandRunner } from '../../../src/agent/exec';
-import { newNode, newSlice, NODE, representativeCluster, representativeState } from './fixtures';
+import { clusterIP, newNode, newService, newSlice, NODE, representativeCluster, representativeState } from './fixtures';
 
 const families = ['ip', 'ip6'] as const;
 
-function full(state: ProxyState, previous?: Map<string, FamilyPlan>, now = 0): Map<string, FamilyPlan> {
-  return new Map(
-    families.map((family) => [
-      family,
-      planFull({
-        family,
-        state,
-        previous: previous?.get(family)?.services ?? new Map(),
-        pending: previous?.get(family)?.pending ?? new Map(),
-        tombstones: previous?.get(family)?.tombstones,
-        now,
-        // A cold start: the kernel was listed and has nothing of ferry's.
-        kernel: previous ? undefined : { chains: new Set<string>(), sets: new Set<string>() },
-        trusted: previous !== undefined,
-      }),
-    ]),
-  );
+function rendersOf(state: ProxyState, family: Family): ServiceRender[] {
+  return [...state.services.values()].flatMap((port) => renderServicePort(port, family) ?? []);
 }
 
-function incremental(state: ProxyState, previous: Map<string, FamilyPlan>, changed: string[], now = 0): Map<string, FamilyPlan> {
-  return new Map(
-    families.map((family) => [
-      family,
-      planIncremental({ family, state, previous: previous.get(family)!.services, pending: previous.get(family)!.pending, tombstones: previous.get(family)!.tombstones, now, changed: new Set(changed) }),
-    ]),
-  );
+/** A cold start of one table per family: what `nft -f` gets. */
+function coldText(state: ProxyState): string {
+  return families
+    .map((family) => planTable({ family, table: 'ferry', desired: tableContent(family, rendersOf(state, family), state.nodeIPs.filter((ip) => ip.includes(':') === (family === 'ip6'))), listed: 'absent', pending: new Map(), now: 0, collect: true }).tx.text())
+    .join('');
 }
 
-const text = (plans: Map<string, FamilyPlan>) => [...plans.values()].map((p) => p.tx.text()).join('');
+/** The ip table committed for `before`, then updated to `after` (only `changed` keys re-rendered): the incremental transaction. */
+function incrementalText(before: ProxyState, after: ProxyState, changed: string[], now = 0, pending = new Map()) {
+  const renders = new Map([...before.services].flatMap(([key, port]) => (renderServicePort(port, 'ip') ? [[key, renderServicePort(port, 'ip')!] as const] : [])));
+  const content = tableContent('ip', renders.values(), before.nodeIPs);
+  const fingerprint = content.fingerprint;
+  const removed = changed.flatMap((key) => (renders.has(key) ? [renders.get(key)!] : []));
+  const added = changed.flatMap((key) => (after.services.has(key) && renderServicePort(after.services.get(key)!, 'ip') ? [renderServicePort(after.services.get(key)!, 'ip')!] : []));
+  const changes = emptyChanges();
+  updateContent('ip', content, removed, added, after.nodeIPs, changes);
+  const plan = planTable({ family: 'ip', table: 'ferry', desired: content, changes: { changes, fingerprint }, pending, now, collect: false });
+  return { text: plan.tx.text(), pending: plan.pending, content };
+}
 
-/** The representative cluster with one Service's slice replaced. */
+/** The representative cluster with one Service's slice replaced (or the Service dropped). */
 function withSlice(service: string, slice: ReturnType<typeof newSlice> | undefined, dropService = false): ProxyState {
   const { services, slices } = representativeCluster();
   return buildProxyState(
@@ -51,8 +46,13 @@ function withSlice(service: string, slice: ReturnType<typeof newSlice> | undefin
 }
 
 describe('nftables rendering (golden)', () => {
-  test('full sync of the representative cluster: one transaction for ip and ip6 ferry', () => {
-    expect(text(full(representativeState()))).toMatchSnapshot();
+  test('cold start of the representative cluster: one table per family, maps instead of per-endpoint chains', () => {
+    const text = coldText(representativeState());
+    expect(text).toMatchSnapshot();
+    // Only the ClientIP-affinity Service has chains of its own.
+    const ownChains = [...text.matchAll(/^add chain ip6? ferry (\S+-default\/[a-z-]+)\//gm)].map((m) => m[1]!.split('-default/')[0]);
+    expect(new Set([...text.matchAll(/^add chain ip6? ferry \S+-default\/([a-z-]+)\//gm)].map((m) => m[1]))).toEqual(new Set(['sticky']));
+    expect(ownChains.length).toBeGreaterThan(0);
   });
 
   test.each([
@@ -69,138 +69,95 @@ describe('nftables rendering (golden)', () => {
     expect(renderServicePort(port, 'ip')).toMatchSnapshot();
   });
 
+  test('endpoints are picked by one map lookup keyed by the packet and a random index', () => {
+    const web = renderServicePort(representativeState().services.get('default/web:http/TCP')!, 'ip')!;
+    expect(web.elements.filter((e) => e.map !== 'hairpin')).toEqual([
+      { map: 'service-ips', key: '10.96.0.10 . tcp . 80', value: 'goto dnat-tcp-2' },
+      { map: 'cluster-endpoints-tcp', key: '10.96.0.10 . 80 . 0', value: '10.244.1.2 . 8080' },
+      { map: 'cluster-endpoints-tcp', key: '10.96.0.10 . 80 . 1', value: '10.244.2.2 . 8080' },
+      { map: 'service-nodeports', key: 'tcp . 30080', value: 'goto nodeport-tcp-2' },
+      { map: 'nodeport-endpoints-tcp', key: '30080 . 0', value: '10.244.1.2 . 8080' },
+      { map: 'nodeport-endpoints-tcp', key: '30080 . 1', value: '10.244.2.2 . 8080' },
+    ]);
+    expect(web.chains.find((c) => c.name === 'dnat-tcp-2')!.rules).toEqual(['dnat ip to ip daddr . tcp dport . numgen random mod 2 map @cluster-endpoints-tcp']);
+    // Hairpin: only this node's endpoint can reach itself through this node's rules.
+    expect(web.elements.filter((e) => e.map === 'hairpin')).toEqual([{ map: 'hairpin', key: '10.244.1.2 . 10.244.1.2', value: '' }]);
+  });
+
   test('dual-stack: each family gets its own ClusterIP and endpoints', () => {
     const port = representativeState().services.get('default/dual:http/TCP')!;
-    expect(renderServicePort(port, 'ip')?.elements.map((e) => e.key)).toEqual(['10.96.0.17 . tcp . 80', 'tcp . 30087']);
+    expect(renderServicePort(port, 'ip')?.elements.filter((e) => e.map === 'service-ips').map((e) => e.key)).toEqual(['10.96.0.17 . tcp . 80']);
     expect(renderServicePort(port, 'ip6')).toMatchSnapshot();
   });
 
   test('headless and ExternalName Services get nothing', () => {
-    expect(text(full(representativeState()))).not.toMatch(/headless|external-name/);
+    expect(coldText(representativeState())).not.toMatch(/headless|external-name|10\.244\.1\.9/);
   });
 });
 
 describe('nftables incremental sync', () => {
-  test("a one-Service change touches only that Service's chains and map elements", () => {
-    const before = full(representativeState());
+  test("a one-Service change writes only that Service's map elements and the table's state chain", () => {
     const after = withSlice('web', newSlice('web', [['10.244.1.2'], ['10.244.2.9', { node: 'node2' }]]));
-    const tx = text(incremental(after, before, ['default/web:http/TCP', 'default/web:dns/UDP']));
-    const lines = tx.trim().split('\n');
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/default\/web\//);
-    expect(tx).toMatchSnapshot();
+    const { text } = incrementalText(representativeState(), after, ['default/web:http/TCP', 'default/web:dns/UDP']);
+    expect(text).toMatchSnapshot();
+    expect(text).not.toMatch(/sticky|local-with|10\.96\.0\.1[1-7]/);
+    expect(text).toContain('delete element ip ferry cluster-endpoints-tcp { 10.96.0.10 . 80 . 1 }');
+    expect(text).toMatch(/elements = \{ 10\.96\.0\.10 \. 80 \. 1 : 10\.244\.2\.9 \. 8080 \}/);
+    expect(text).toMatch(/add chain ip ferry state-2-\w+\ndelete chain ip ferry state-2-\w+\n/);
   });
 
-  test("deleting a Service leaves its map elements as tombstones into emptied chains; the next full sync deletes them", () => {
-    const before = full(representativeState());
-    const gone = incremental(withSlice('sticky', undefined, true), before, ['default/sticky:http/TCP'], 10_000);
-    const tx = text(gone);
-    // nft dumps the whole ruleset before deleting an element: a one-Service change never does.
-    expect(tx).not.toMatch(/delete/);
-    expect(tx).toMatch(/flush chain ip ferry clusterip-\w+-default\/sticky\/tcp\/http\n/);
-    expect(tx).toMatch(/flush chain ip ferry external-\w+-default\/sticky\/tcp\/http\n/);
-    expect(tx).toMatch(/flush chain ip ferry service-\w+-default\/sticky\/tcp\/http\n/);
-    // Endpoint chains and affinity sets are unreachable now and stay intact until deleted.
-    expect(tx).not.toMatch(/flush (chain ip ferry endpoint-|set)/);
-    expect([...gone.get('ip')!.tombstones.keys()].sort()).toEqual(['service-ips|10.96.0.14 . tcp . 80', 'service-nodeports|tcp . 30084']);
-    // Less than a second later a full sync deletes the elements, not yet the chains.
-    const soon = planFull({ family: 'ip', state: withSlice('sticky', undefined, true), previous: gone.get('ip')!.services, pending: gone.get('ip')!.pending, tombstones: gone.get('ip')!.tombstones, now: 10_500, kernel: undefined, trusted: true });
-    expect(soon.tx.text()).toContain('delete element ip ferry service-ips { 10.96.0.14 . tcp . 80 }');
-    expect(soon.tx.text()).toContain('delete element ip ferry service-nodeports { tcp . 30084 }');
-    expect(soon.tx.text()).not.toMatch(/delete (chain|set) .*sticky/);
-    expect(soon.tombstones.size).toBe(0);
-    // A second after they were emptied, chains and sets go; the tombstones' targets a second after that.
-    const later = planFull({ family: 'ip', state: withSlice('sticky', undefined, true), previous: soon.services, pending: soon.pending, now: 11_000, kernel: undefined, trusted: true });
-    expect(later.tx.text()).toMatch(/delete chain ip ferry service-\w+-default\/sticky\/tcp\/http\n/);
-    expect(later.tx.text()).toMatch(/delete set ip ferry affinity-\w+-default\/sticky/);
-    expect(later.tx.text()).not.toMatch(/delete chain ip ferry clusterip-\w+-default\/sticky/);
-    const last = planFull({ family: 'ip', state: withSlice('sticky', undefined, true), previous: later.services, pending: later.pending, now: 11_500, kernel: undefined, trusted: true });
-    expect(last.tx.text()).toMatch(/delete chain ip ferry clusterip-\w+-default\/sticky\/tcp\/http\n/);
-    expect(last.pending.size).toBe(0);
+  test('endpoints going to zero: the ClusterIP and NodePort reject; coming back: the shared chain is there already', () => {
+    const none = incrementalText(representativeState(), withSlice('web', undefined), ['default/web:http/TCP']);
+    expect(none.text).toMatch(/add map ip ferry service-ips \{[^}]*elements = \{ 10\.96\.0\.10 \. tcp \. 80 : goto reject-chain \}/);
+    expect(none.text).toMatch(/add map ip ferry service-nodeports \{[^}]*elements = \{ tcp \. 30080 : goto reject-chain \}/);
+    expect(none.text).toContain('delete element ip ferry cluster-endpoints-tcp { 10.96.0.10 . 80 . 0, 10.96.0.10 . 80 . 1 }');
+    // dnat-tcp-2 is still used by other Services: not retired.
+    expect(none.text).not.toMatch(/chain ip ferry dnat-tcp-2/);
   });
 
-  test('a Service re-created before the next full sync takes its tombstones back without touching the maps', () => {
-    const before = full(representativeState());
-    const gone = incremental(withSlice('web', undefined, true), before, ['default/web:http/TCP', 'default/web:dns/UDP']);
-    const back = incremental(representativeState(), gone, ['default/web:http/TCP', 'default/web:dns/UDP']);
-    expect(text(back)).not.toMatch(/element|add map|delete/);
-    expect(text(back)).toMatch(/add chain ip ferry clusterip-\w+-default\/web\/tcp\/http \{ goto service-/);
-    expect(back.get('ip')!.tombstones.size).toBe(0);
+  test("a deleted Service with affinity: its elements go at once, its chains are emptied, deleted a second later", () => {
+    const gone = incrementalText(representativeState(), withSlice('sticky', undefined, true), ['default/sticky:http/TCP'], 10_000);
+    expect(gone.text).toContain('delete element ip ferry service-ips { 10.96.0.14 . tcp . 80 }');
+    expect(gone.text).toContain('delete element ip ferry service-nodeports { tcp . 30084 }');
+    expect(gone.text).toMatch(/flush chain ip ferry clusterip-\w+-default\/sticky\/tcp\/http\n/);
+    expect(gone.text).toMatch(/flush chain ip ferry service-\w+-default\/sticky\/tcp\/http\n/);
+    // Endpoint chains and affinity sets stay intact until deleted: a name that exists has its content.
+    expect(gone.text).not.toMatch(/flush (chain ip ferry endpoint-|set)|delete (chain|set) ip ferry (endpoint|affinity|clusterip)/);
+    expect([...gone.pending.keys()].filter((n) => n.includes('sticky'))).toHaveLength(7);
+    const soon = planTable({ family: 'ip', table: 'ferry', desired: gone.content, changes: { changes: emptyChanges(), fingerprint: gone.content.fingerprint }, pending: gone.pending, now: 10_500, collect: true });
+    expect(soon.tx.text()).toBe('');
+    const later = planTable({ family: 'ip', table: 'ferry', desired: gone.content, changes: { changes: emptyChanges(), fingerprint: gone.content.fingerprint }, pending: gone.pending, now: 11_000, collect: true });
+    const lines = later.tx.text().trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('delete chain'))).toHaveLength(5);
+    expect(lines.filter((l) => l.startsWith('delete set'))).toHaveLength(2);
+    expect(lines.findIndex((l) => l.startsWith('delete set'))).toBeGreaterThan(lines.findLastIndex((l) => l.startsWith('delete chain')));
+    expect(later.pending.size).toBe(0);
   });
 
-  test('endpoints going to zero and coming back rewrite the dispatch chain, never the map elements', () => {
-    const before = full(representativeState());
-    const none = incremental(withSlice('web', undefined), before, ['default/web:http/TCP']);
-    expect(text(none)).not.toMatch(/element|add map|delete/);
-    expect(text(none)).toMatch(/add chain ip ferry clusterip-\w+-default\/web\/tcp\/http \{ goto reject-chain ; \}/);
-    expect(text(none)).toMatch(/add chain ip ferry external-\w+-default\/web\/tcp\/http \{ goto reject-chain ; \}/);
-    const back = incremental(representativeState(), none, ['default/web:http/TCP']);
-    expect(text(back)).not.toMatch(/element|add map|delete/);
-    expect(text(back)).toMatch(/add chain ip ferry clusterip-\w+-default\/web\/tcp\/http \{ goto service-/);
+  test('a hairpin element goes only when no Service uses its endpoint any more', () => {
+    const two = buildProxyState(
+      [newService('a', clusterIP('10.96.1.1')), newService('b', clusterIP('10.96.1.2'))],
+      [newSlice('a', [['10.244.1.50']]), newSlice('b', [['10.244.1.50']])],
+      newNode(),
+      { nodeName: NODE },
+    );
+    const one = { ...two, services: new Map([...two.services].filter(([key]) => !key.startsWith('default/b:'))) };
+    const first = incrementalText(two, one, ['default/b:http/TCP']);
+    expect(first.text).not.toMatch(/hairpin/);
+    const none = { ...two, services: new Map() };
+    expect(incrementalText(one, none, ['default/a:http/TCP']).text).toContain('delete element ip ferry hairpin { 10.244.1.50 . 10.244.1.50 }');
   });
 
-  test('a key that changes hands is deleted at once: a tombstone never leads into a live chain', () => {
-    const before = full(representativeState());
+  test('a key that changes hands (a ClusterIP reused by another Service) is rewritten, not lost', () => {
     const state = representativeState();
     const web = state.services.get('default/web:http/TCP')!;
     const services = new Map(state.services);
-    services.set('default/web:http/TCP', { ...web, port: 8080 });
-    const moved = incremental({ ...state, services }, before, ['default/web:http/TCP']);
-    expect(text(moved)).toContain('delete element ip ferry service-ips { 10.96.0.10 . tcp . 80 }');
-    expect(text(moved)).toMatch(/add map ip ferry service-ips \{[^}]*elements = \{ 10\.96\.0\.10 \. tcp \. 8080 : goto clusterip-/);
-    expect(moved.get('ip')!.tombstones.size).toBe(0);
-  });
-
-  test('an endpoint leaving rewrites only the policy chain; map elements stay; the endpoint chain is queued for deletion', () => {
-    const before = full(representativeState());
-    const plans = incremental(withSlice('web', newSlice('web', [['10.244.1.2']])), before, ['default/web:http/TCP']);
-    expect(text(plans).trim().split('\n')).toEqual([
-      expect.stringMatching(/^flush chain ip ferry service-\w+-default\/web\/tcp\/http$/),
-      expect.stringMatching(/^add chain ip ferry service-\w+-default\/web\/tcp\/http \{ goto endpoint-\w+-default\/web\/tcp\/http__10\.244\.1\.2\/8080 ; \}$/),
-    ]);
-    expect([...plans.get('ip')!.pending.keys()]).toEqual([expect.stringMatching(/^endpoint-\w+-default\/web\/tcp\/http__10\.244\.2\.2\/8080$/)]);
-  });
-
-  test('an endpoint coming back within the second reuses its intact chain', () => {
-    const before = full(representativeState());
-    const shrunk = incremental(withSlice('web', newSlice('web', [['10.244.1.2']])), before, ['default/web:http/TCP']);
-    const back = incremental(representativeState(), shrunk, ['default/web:http/TCP']);
-    expect(text(back)).not.toMatch(/add chain ip ferry endpoint-/);
-    expect(back.get('ip')!.pending.size).toBe(0);
-  });
-
-  test('a periodic full sync (trusted record) with nothing changed rewrites only the fixed objects', () => {
-    const state = representativeState();
-    const first = full(state);
-    const again = planFull({ family: 'ip', state, previous: first.get('ip')!.services, pending: new Map(), now: 0, kernel: undefined, trusted: true });
-    const text = again.tx.text();
-    expect(text).not.toMatch(/default\//);
-    expect(text).not.toMatch(/ : goto |delete element/);
-    expect(text).toMatch(/add chain ip ferry services \{/);
-  });
-
-  test('a full sync after a restart reconciles the listed map elements instead of flushing the maps', () => {
-    const state = representativeState();
-    const first = full(state).get('ip')!;
-    const chains = new Set([...first.services.values()].flatMap((r) => r.chains.map((c) => c.name)));
-    const elements = elementsOf(first.services);
-    elements.set('service-ips|10.96.9.9 . tcp . 80', { map: 'service-ips', key: '10.96.9.9 . tcp . 80', value: 'goto service-XXXXXXXX-default/gone/tcp/http' });
-    // An older ferry hooked nat-prerouting at another priority: that base chain is re-created.
-    const baseChains = new Map([
-      ['nat-prerouting', { type: 'nat', hook: 'prerouting', prio: -150 }],
-      ['nat-output', { type: 'nat', hook: 'output', prio: -100 }],
-    ]);
-    const restart = planFull({ family: 'ip', state, previous: new Map(), pending: new Map(), now: 0, kernel: { chains, sets: new Set(), baseChains }, elements, trusted: false });
-    const text = restart.tx.text();
-    expect(text).not.toMatch(/flush map/);
-    expect(text).toContain('delete element ip ferry service-ips { 10.96.9.9 . tcp . 80 }');
-    expect(text).not.toMatch(/ : goto /);
-    // Endpoint chains are content-addressed and exist: not rewritten. Policy chains are.
-    expect(text).not.toMatch(/add chain ip ferry endpoint-/);
-    expect(text).toMatch(/flush chain ip ferry service-\w+-default\/web\/tcp\/http\n/);
-    expect(text).toContain('add chain ip ferry nat-prerouting\ndelete chain ip ferry nat-prerouting\n');
-    expect(text).not.toContain('delete chain ip ferry nat-output');
-    expect(text).toMatch(/^add table ip ferry\n/);
+    services.delete('default/web:http/TCP');
+    services.set('default/other:http/TCP', { ...web, key: 'default/other:http', name: 'other', endpoints: [{ ...web.endpoints[0]!, ip: '10.244.1.77' }] });
+    const { text, content } = incrementalText(state, { ...state, services }, ['default/web:http/TCP', 'default/other:http/TCP']);
+    expect(content.elements.get('service-ips')!.get('10.96.0.10 . tcp . 80')).toBe('goto dnat-tcp-1');
+    expect(text).toContain('delete element ip ferry service-ips { 10.96.0.10 . tcp . 80 }');
+    expect(text).toMatch(/10\.96\.0\.10 \. 80 \. 0 : 10\.244\.1\.77 \. 8080/);
   });
 });
 
@@ -216,18 +173,27 @@ describe('NftablesProxier', () => {
       if (fail) return { code: 1, stdout: '', stderr: 'Error: Could not process rule: No such file or directory' };
       return { code: 0, stdout: '', stderr: '' };
     };
-    return { run, calls, failNext: (v: boolean) => (fail = v) };
+    return { run, calls, failNext: (v: boolean) => (fail = v), inputs: () => calls.filter((c) => c.input).map((c) => c.input!) };
   }
 
-  test('first sync is full (lists the kernel, one nft -f); later syncs are incremental; a failure makes the next one full', async () => {
+  /** What a listing of the kernel shows after `input` was applied: chain names (with base chains' hooks) and set names. */
+  function listingAfter(input: string): Record<string, unknown[]> {
+    const out: Record<string, unknown[]> = { 'list chains ip': [], 'list chains ip6': [], '-t list sets ip': [], '-t list sets ip6': [] };
+    for (const m of input.matchAll(/^add chain (ip6?) (\S+) (\S+)(?: \{ type (\w+) hook (\w+) priority (-?\d+))?/gm)) {
+      out[`list chains ${m[1]}`]!.push({ chain: { family: m[1], table: m[2], name: m[3], ...(m[4] ? { type: m[4], hook: m[5], prio: Number(m[6]) } : {}) } });
+    }
+    for (const m of input.matchAll(/^add set (ip6?) (\S+) (affinity-\S+)/gm)) out[`-t list sets ${m[1]}`]!.push({ set: { family: m[1], table: m[2], name: m[3] } });
+    return out;
+  }
+
+  test('first sync lists chain and set names only, then writes; later syncs are incremental; a failure makes the next one list again', async () => {
     const nft = fakeNft();
-    const proxier = new NftablesProxier({ run: nft.run, now: () => 0 });
+    const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 1 });
     const state = representativeState();
     await proxier.sync(state, new Set(['default/web:http/TCP']));
     expect(nft.calls.map((c) => c.args.join(' '))).toEqual(['-j list chains ip', '-j -t list sets ip', '-j list chains ip6', '-j -t list sets ip6', '-f -']);
     nft.calls.length = 0;
-    const next = withSlice('web', newSlice('web', [['10.244.1.2']]));
-    await proxier.sync(next, new Set(['default/web:http/TCP']));
+    await proxier.sync(withSlice('web', newSlice('web', [['10.244.1.2']])), new Set(['default/web:http/TCP']));
     expect(nft.calls.filter((c) => c.args[0] === '-j')).toEqual([]);
     nft.failNext(true);
     await expect(proxier.sync(state, new Set(['default/web:http/TCP']))).rejects.toThrow(/nft -f - exited with 1: Error: Could not process rule/);
@@ -235,6 +201,52 @@ describe('NftablesProxier', () => {
     nft.calls.length = 0;
     await proxier.sync(state, new Set(['default/web:http/TCP']));
     expect(nft.calls[0]?.args.join(' ')).toBe('-j list chains ip');
+  });
+
+  test('a periodic full sync with nothing changed writes nothing', async () => {
+    const nft = fakeNft();
+    const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4 });
+    await proxier.sync(representativeState(), undefined);
+    nft.calls.length = 0;
+    await proxier.sync(representativeState(), undefined);
+    expect(nft.inputs()).toEqual([]);
+  });
+
+  test('a restart finds each table by its state chain: unchanged tables are not written, changed ones refilled in one transaction', async () => {
+    const first = fakeNft();
+    await new NftablesProxier({ run: first.run, now: () => 0, tables: 4, families: ['ip'] }).sync(representativeState(), undefined);
+    const listing = listingAfter(first.inputs()[0]!);
+    const same = fakeNft(listing);
+    await new NftablesProxier({ run: same.run, now: () => 0, tables: 4, families: ['ip'] }).sync(representativeState(), undefined);
+    expect(same.inputs()).toEqual([]);
+
+    const changed = fakeNft(listing);
+    await new NftablesProxier({ run: changed.run, now: () => 0, tables: 4, families: ['ip'] }).sync(withSlice('web', newSlice('web', [['10.244.1.2']])), undefined);
+    const [input] = changed.inputs();
+    const webTable = `ip ${tableName(shardOf('default/web:http/TCP', 4))}`;
+    // Only the table that holds web is written: its maps flushed and refilled, its old state chain replaced.
+    expect(new Set([...input!.matchAll(/^\S+ \S+ (ip \S+) /gm)].map((m) => m[1]))).toEqual(new Set([webTable]));
+    expect(input).toContain(`flush map ${webTable} cluster-endpoints-tcp\n`);
+    expect(input).toMatch(new RegExp(`delete chain ${webTable} state-2-\\w+\\n`));
+    expect(input).not.toMatch(/delete table|add table/);
+  });
+
+  test('a restart replaces a table of an older layout (no state chain) and drops tables beyond the count', async () => {
+    const chain = (table: string, name: string, hook?: string) => ({ chain: { family: 'ip', table, name, ...(hook ? { type: 'nat', hook, prio: hook === 'postrouting' ? 100 : -100 } : {}) } });
+    const old = ['nat-prerouting', 'nat-output', 'nat-postrouting'];
+    const nft = fakeNft({
+      'list chains ip': [
+        ...old.map((n) => chain('ferry', n, n.slice(4))),
+        chain('ferry', 'endpoint-ABCDEFGH-default/web/tcp/http__10.244.1.2/8080'),
+        chain('ferry-7', 'nat-prerouting', 'prerouting'),
+        chain('other', 'nat-prerouting', 'prerouting'),
+      ],
+    });
+    await new NftablesProxier({ run: nft.run, now: () => 0, tables: 4, families: ['ip'] }).sync(representativeState(), undefined);
+    const input = nft.inputs().join('');
+    expect(input).toMatch(/^delete table ip ferry\nadd table ip ferry \{ comment/m);
+    expect(input).toMatch(/^delete table ip ferry-7$/m);
+    expect(input).not.toMatch(/ other /);
   });
 
   test('a removed UDP endpoint has its conntrack entries deleted', async () => {
@@ -249,157 +261,46 @@ describe('NftablesProxier', () => {
     ]);
   });
 
-  test('a transaction that deletes runs on its own, ending with a listing that spares nft a dump of every chain', async () => {
+  test('each Service lives in the one table its name hashes to; a one-Service change writes only that table', async () => {
     const nft = fakeNft();
-    let refuseListing = false;
-    const run: CommandRunner = async (command, args, input) => {
-      if (!refuseListing || !input?.includes('list chain')) return nft.run(command, args, input);
-      nft.calls.push({ args, input });
-      return { code: 1, stdout: '', stderr: 'Error: No such file or directory' };
-    };
-    let now = 0;
-    const proxier = new NftablesProxier({ run, now: () => now, families: ['ip'], tables: 1 });
+    const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4 });
     await proxier.sync(representativeState(), undefined);
-    await proxier.sync(withSlice('sticky', undefined, true), new Set(['default/sticky:http/TCP']));
+    const input = nft.inputs().at(-1)!;
+    for (const [key] of representativeState().services) {
+      const ip = /^default\/(\w[\w-]*):/.exec(key)![1];
+      const table = `ip ${tableName(shardOf(key, 4))}`;
+      const service = representativeState().services.get(key)!;
+      const v4 = service.clusterIPs.find((a) => !a.includes(':'))!;
+      expect([ip, input.match(new RegExp(`^add map (ip \\S+) service-ips .*${v4.replaceAll('.', '\\.')} \\. `, 'm'))?.[1]]).toEqual([ip, table]);
+    }
     nft.calls.length = 0;
-    now = 5000;
-    await proxier.sync(withSlice('sticky', undefined, true), undefined);
-    const inputs = nft.calls.filter((c) => c.input).map((c) => c.input!);
-    expect(inputs).toHaveLength(1);
-    expect(inputs[0]).toContain('delete element ip ferry service-ips { 10.96.0.14 . tcp . 80 }');
-    expect(inputs[0]).toMatch(/\nlist chain ip ferry reject-chain\n$/);
-
-    // The listed chain is gone (someone deleted it): the same transaction again, unlisted.
-    nft.calls.length = 0;
-    refuseListing = true;
-    now = 10_000;
-    await proxier.sync(withSlice('sticky', undefined, true), undefined);
-    const retried = nft.calls.filter((c) => c.input).map((c) => c.input!);
-    expect(retried).toHaveLength(2);
-    expect(retried[1]).toBe(retried[0]!.replace('list chain ip ferry reject-chain\n', ''));
-    expect(retried[1]).toMatch(/delete chain ip ferry clusterip-\w+-default\/sticky/);
+    await proxier.sync(withSlice('web', newSlice('web', [['10.244.1.2']])), new Set(['default/web:http/TCP']));
+    const webTable = `ip ${tableName(shardOf('default/web:http/TCP', 4))}`;
+    for (const line of nft.inputs()[0]!.trim().split('\n')) expect(line).toContain(` ${webTable} `);
   });
 
-  describe('Services spread over several tables', () => {
-    /** The tables (`ip ferry-3`) each Service's chains are written to, by Service. */
-    function tablesByService(input: string): Map<string, Set<string>> {
-      const out = new Map<string, Set<string>>();
-      for (const m of input.matchAll(/^add chain (ip6? ferry(?:-\d+)?) \S+-default\/([a-z-]+)\//gm)) {
-        if (!out.has(m[2]!)) out.set(m[2]!, new Set());
-        out.get(m[2]!)!.add(m[1]!);
-      }
-      return out;
-    }
+  test('a large sync is split into two nft processes over disjoint tables', async () => {
+    const nft = fakeNft();
+    await new NftablesProxier({ run: nft.run, now: () => 0, tables: 4, families: ['ip'], parallelBytes: 100 }).sync(representativeState(), undefined);
+    const inputs = nft.inputs();
+    expect(inputs).toHaveLength(2);
+    const tables = inputs.map((i) => new Set([...i.matchAll(/^add table (ip \S+)/gm)].map((m) => m[1])));
+    expect([...tables[0]!].filter((t) => tables[1]!.has(t))).toEqual([]);
+    expect(tables[0]!.size + tables[1]!.size).toBeGreaterThanOrEqual(2);
+  });
 
-    test('each Service lives in the one table its name hashes to; a one-Service change writes only that table', async () => {
-      const nft = fakeNft();
-      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4 });
-      await proxier.sync(representativeState(), undefined);
-      const input = nft.calls.at(-1)!.input!;
-      const placed = tablesByService(input);
-      for (const [service, tables] of placed) {
-        const shard = shardOf(`default/${service}:http/TCP`, 4);
-        expect([service, [...tables].filter((t) => t.startsWith('ip '))]).toEqual([service, [`ip ${tableName(shard)}`]]);
-      }
-      expect(new Set([...placed.values()].flatMap((t) => [...t])).size).toBeGreaterThan(2);
-      // `ferry` always exists; a table is created (with its base chains) only when a Service lands in it.
-      const created = [...input.matchAll(/^add chain (ip6? ferry(?:-\d+)?) nat-prerouting \{ type nat/gm)].map((m) => m[1]);
-      expect(created).toContain('ip ferry');
-      expect(created).toContain('ip6 ferry');
-      expect(created.filter((t) => t!.startsWith('ip ')).length).toBeLessThanOrEqual(4);
+  test('--cleanup deletes every table of ours and nothing else', async () => {
+    const table = (family: string, name: string) => ({ table: { family, name } });
+    const nft = fakeNft({ 'list tables': [table('ip', 'ferry'), table('ip', 'ferry-3'), table('ip6', 'ferry-12'), table('ip', 'ferryman'), table('inet', 'ferry-1')] });
+    await new NftablesProxier({ run: nft.run }).cleanup();
+    expect(nft.calls.at(-1)!.input).toBe('add table ip ferry\ndelete table ip ferry\nadd table ip6 ferry\ndelete table ip6 ferry\ndelete table ip ferry-3\ndelete table ip6 ferry-12\n');
+  });
 
-      nft.calls.length = 0;
-      await proxier.sync(withSlice('web', newSlice('web', [['10.244.1.2']])), new Set(['default/web:http/TCP']));
-      const change = nft.calls.find((c) => c.input)!.input!;
-      const webTable = `ip ${tableName(shardOf('default/web:http/TCP', 4))}`;
-      for (const line of change.trim().split('\n')) expect(line).toContain(` ${webTable} `);
-    });
-
-    test('a change within one table ends with a listing that narrows what nft reads to it; a change spanning tables is one plain transaction', async () => {
-      const nft = fakeNft();
-      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4, families: ['ip'] });
-      await proxier.sync(representativeState(), undefined);
-      const webTable = `ip ${tableName(shardOf('default/web:http/TCP', 4))}`;
-      nft.calls.length = 0;
-      await proxier.sync(withSlice('web', newSlice('web', [['10.244.1.2']])), new Set(['default/web:http/TCP']));
-      expect(nft.calls.filter((c) => c.input).map((c) => c.input!.split('\n').at(-2))).toEqual([`list chain ${webTable} reject-chain`]);
-
-      const other = ['local-with', 'local-without', 'internal', 'sticky'].find((name) => shardOf(`default/${name}:http/TCP`, 4) !== shardOf('default/web:http/TCP', 4))!;
-      const { services, slices } = representativeCluster();
-      const replaced = new Set(['web', other]);
-      const both = buildProxyState(
-        services,
-        [...slices.filter((s) => !replaced.has(s.metadata!.labels!['kubernetes.io/service-name']!)), newSlice('web', [['10.244.1.7']]), newSlice(other, [['10.244.1.8']])],
-        newNode(),
-        { nodeName: NODE },
-      );
-      nft.calls.length = 0;
-      await proxier.sync(both, new Set(['default/web:http/TCP', `default/${other}:http/TCP`]));
-      const inputs = nft.calls.filter((c) => c.input).map((c) => c.input!);
-      expect(inputs).toHaveLength(1);
-      expect(inputs[0]).toContain(` ${webTable} `);
-      expect(inputs[0]).toContain(` ip ${tableName(shardOf(`default/${other}:http/TCP`, 4))} `);
-      expect(inputs[0]).not.toContain('list chain');
-    });
-
-    test('after a restart, the dispatch maps are listed in one call and only their differences are written', async () => {
-      const state = representativeState();
-      const web = renderServicePort(state.services.get('default/web:http/TCP')!, 'ip')!;
-      const element = web.elements.find((e) => e.map === 'service-ips')!;
-      const listed = (key: string, target: string) => [{ concat: key.split(' . ').map((part) => (/^\d+$/.test(part) ? Number(part) : part)) }, { goto: { target } }];
-      const nft = fakeNft({
-        'list chains ip': web.chains.map((c) => ({ chain: { family: 'ip', table: 'ferry', name: c.name } })),
-        'list maps ip': [
-          { map: { family: 'ip', table: 'ferry', name: 'service-ips', elem: [listed(element.key, element.value.slice('goto '.length)), listed('10.96.0.99 . tcp . 80', 'clusterip-gone')] } },
-          { map: { family: 'ip', table: 'someone-else', name: 'service-ips', elem: [listed('10.96.0.98 . tcp . 80', 'theirs')] } },
-        ],
-      });
-      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 1, families: ['ip'] });
-      await proxier.sync(state, undefined);
-      expect(nft.calls.filter((c) => c.args[0] === '-j').map((c) => c.args.join(' '))).toEqual(['-j list chains ip', '-j -t list sets ip', '-j list maps ip']);
-      const input = nft.calls.find((c) => c.input)!.input!;
-      expect(input).toContain('delete element ip ferry service-ips { 10.96.0.99 . tcp . 80 }');
-      expect(input).not.toContain('10.96.0.98');
-      expect(input).not.toContain(`${element.key} : ${element.value}`);
-      expect(input).toContain('10.96.0.14 . tcp . 80 : goto clusterip-');
-    });
-
-    test('a Service landing in a table not set up yet creates that table in the same transaction', async () => {
-      const nft = fakeNft();
-      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 64, families: ['ip'] });
-      const { services, slices } = representativeCluster();
-      const only = (names: string[]) => buildProxyState(services.filter((s) => names.includes(s.metadata!.name!)), slices, newNode(), { nodeName: NODE });
-      await proxier.sync(only(['web']), undefined);
-      const shard = shardOf('default/sticky:http/TCP', 64);
-      expect(shard).not.toBe(shardOf('default/web:http/TCP', 64));
-      expect(nft.calls.at(-1)!.input).not.toContain(`ip ${tableName(shard)} `);
-      nft.calls.length = 0;
-      await proxier.sync(only(['web', 'sticky']), new Set(['default/sticky:http/TCP']));
-      const input = nft.calls.find((c) => c.input)!.input!;
-      expect(input).toMatch(new RegExp(`^add table ip ${tableName(shard)} \\{ comment`));
-      expect(input).toContain(`add chain ip ${tableName(shard)} nat-prerouting { type nat hook prerouting priority -100 ; policy accept ; }`);
-      expect(input).toMatch(new RegExp(`add map ip ${tableName(shard)} service-ips .*10\\.96\\.0\\.14 \\. tcp \\. 80 : goto clusterip-`));
-      expect(input).not.toMatch(/default\/web\//);
-    });
-
-    test('after a restart, a table beyond the count is dropped and a table of another layout is replaced', async () => {
-      const chain = (table: string, name: string, hook?: string) => ({ chain: { family: 'ip', table, name, ...(hook ? { type: hook === 'input' ? 'filter' : 'nat', hook, prio: -110 } : {}) } });
-      const nft = fakeNft({
-        'list chains ip': [chain('ferry-7', 'nat-prerouting', 'prerouting'), chain('ferry', 'filter-input', 'input'), chain('ferry', 'nat-prerouting', 'prerouting'), chain('other', 'filter-input', 'input')],
-      });
-      const proxier = new NftablesProxier({ run: nft.run, now: () => 0, tables: 4, families: ['ip'] });
-      await proxier.sync(representativeState(), undefined);
-      const input = nft.calls.find((c) => c.input)!.input!;
-      expect(input).toMatch(/^delete table ip ferry\nadd table ip ferry \{ comment/);
-      expect(input).toMatch(/\ndelete table ip ferry-7\n$/);
-      expect(input).not.toMatch(/ other /);
-    });
-
-    test('--cleanup deletes every table of ours and nothing else', async () => {
-      const table = (family: string, name: string) => ({ table: { family, name } });
-      const nft = fakeNft({ 'list tables': [table('ip', 'ferry'), table('ip', 'ferry-3'), table('ip6', 'ferry-12'), table('ip', 'ferryman'), table('inet', 'ferry-1')] });
-      await new NftablesProxier({ run: nft.run }).cleanup();
-      expect(nft.calls.at(-1)!.input).toBe('add table ip ferry\ndelete table ip ferry\nadd table ip6 ferry\ndelete table ip6 ferry\ndelete table ip ferry-3\ndelete table ip6 ferry-12\n');
-    });
+  test('the state chain names the fingerprint of everything a table holds', () => {
+    const content: TableContent = tableContent('ip', rendersOf(representativeState(), 'ip'), ['192.168.1.10']);
+    const other = tableContent('ip', rendersOf(withSlice('web', newSlice('web', [['10.244.1.2']])), 'ip'), ['192.168.1.10']);
+    const otherNode = tableContent('ip', rendersOf(representativeState(), 'ip'), ['192.168.1.11']);
+    expect(new Set([content.fingerprint, other.fingerprint, otherNode.fingerprint]).size).toBe(3);
+    expect(stateChain(content.fingerprint)).toMatch(/^state-2-[0-9a-f]{24}$/);
   });
 });

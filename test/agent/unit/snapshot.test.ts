@@ -75,4 +75,14 @@ describe('Snapshot', () => {
     expect(changed).toBeUndefined();
     expect(state.nodeIPs).toEqual(['192.168.1.99']);
   });
+
+  test('a dropped endpoint is logged once, not again at every full rebuild', () => {
+    const lines: string[] = [];
+    const snapshot = new Snapshot({ nodeName: NODE, log: (line) => lines.push(line) });
+    snapshot.node.record(NODE, newNode());
+    snapshot.services.record('default/web', web);
+    snapshot.slices.record('default/web-abc', newSlice('web', [['10.244.1.2'], ['10.244.1.3\nflush ruleset']]));
+    for (let i = 0; i < 3; i++) expect(snapshot.update(true).state.services.get('default/web:http/TCP')?.endpoints.map((e) => e.ip)).toEqual(['10.244.1.2']);
+    expect(lines).toEqual(['service "default/web": EndpointSlice "web-abc": endpoint address "10.244.1.3\\nflush ruleset" is invalid (accepted: an IPv4 address); endpoint dropped']);
+  });
 });
