@@ -8,6 +8,7 @@ import { sections as serverless } from './serverless';
 import { sections as agentKernel } from './agent-kernel';
 import { sections as agentUserspace } from './agent-userspace';
 import { sections as startup } from './startup';
+import { sections as local } from './local';
 
 /**
  * `npm run bench`: measures, prints, and records the figures in bench/results.md.
@@ -42,6 +43,7 @@ const sections: Section[] = [
   ...agentKernel,
   ...agentUserspace,
   ...startup,
+  ...local,
 ];
 
 const RESULTS = join(__dirname, 'results.md');

@@ -32,6 +32,13 @@ export interface StartOptions extends Omit<AgentOptions, 'cleanup' | 'iptablesBa
   logger?: Log;
   /** Informer timings (tests shorten them); the defaults are the README's. */
   informers?: InformerTuning;
+  /**
+   * The addresses NodePorts and healthCheckNodePorts answer on, in place of the Node's
+   * InternalIPs (or `nodePortAddresses`). For several agents sharing one host, each on an
+   * address of its own: `ferry local` runs node-0 on 127.10.0.4. Loopback is accepted here,
+   * unlike `--nodeport-addresses`, because the caller chose it.
+   */
+  nodeAddresses?: readonly string[];
   /** Test seams. */
   kubeConfig?: KubeConfig;
   proxier?: Proxier;
@@ -65,7 +72,7 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
   let latestNode: Parameters<typeof snapshot.node.record>[1];
   const servers: Server[] = [];
   const serviceHealth = new ServiceHealthServers(
-    () => (options.nodePortAddresses.length > 0 ? (snapshot.current?.nodeIPs ?? []) : ['0.0.0.0']),
+    () => options.nodeAddresses ?? (options.nodePortAddresses.length > 0 ? (snapshot.current?.nodeIPs ?? []) : ['0.0.0.0']),
     () => health.report().healthy,
     warn,
   );
@@ -80,7 +87,9 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
     syncPeriodMs: options.syncPeriodMs,
     run: async (kind) => {
       const startedAt = Date.now();
-      const { state, changed } = snapshot.update(kind === 'full', options.nodePortAddresses.length > 0 ? hostAddresses() : undefined);
+      const update = snapshot.update(kind === 'full', options.nodePortAddresses.length > 0 ? hostAddresses() : undefined);
+      const { changed } = update;
+      const state = options.nodeAddresses ? { ...update.state, nodeIPs: [...options.nodeAddresses] } : update.state;
       const drained = metrics.drained();
       // The snapshot rebuilds everything when the node's addresses changed, whatever was asked.
       const applied = changed === undefined ? 'full' : 'partial';

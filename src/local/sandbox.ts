@@ -38,11 +38,18 @@ export interface SandboxOptions {
   seed?: SeedOptions;
   aws?: Partial<AwsClientOptions>;
   awsConcurrency?: number;
+  /** Where the embedded Kubernetes API server listens (default 127.0.0.1): node namespaces need an address they can reach. */
+  kubeHost?: string;
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const awsEmulator = options.awsEndpoint ? undefined : await AwsEmulator.start({ ...options.emulator, ...(options.region ? { region: options.region } : {}) });
-  const kubeEmulator = options.kubeconfig ? undefined : await KubeEmulator.start();
+  const kubeEmulator = options.kubeconfig
+    ? undefined
+    : await KubeEmulator.start(options.kubeHost ? { host: options.kubeHost } : {}).catch(async (err: unknown) => {
+        await awsEmulator?.close();
+        throw err;
+      });
   try {
     const region = awsEmulator?.region ?? options.region ?? 'us-east-1';
     const aws = createAwsClients({ region, endpoint: awsEmulator?.endpoint ?? options.awsEndpoint!, ...options.aws });

@@ -41,7 +41,7 @@ const RECONCILER_ENV = ['FERRY_CLUSTER_NAME', 'KUBECONFIG', 'AWS_REGION', 'AWS_E
 const COMMANDS: Array<[command: string, flags: string[], environment: string[]]> = [
   ['reconcile', ['<service>', '--full'], RECONCILER_ENV],
   ['gc', [], RECONCILER_ENV],
-  ['local', [], ['FERRY_CLUSTER_NAME', 'KUBECONFIG', 'AWS_ENDPOINT_URL']],
+  ['local', ['--keep', '--kernel'], ['FERRY_CLUSTER_NAME', 'KUBECONFIG', 'AWS_ENDPOINT_URL']],
   [
     'controller',
     ['--listen', '--tls-cert', '--tls-key', '--tls-san', '--token', '--workers', '--resync', '--watch'],

@@ -12,6 +12,7 @@ import { runChecked, runCommand, type CommandRunner } from '../exec';
 import type { Proxier, ProxyState, Scheduler, SyncResult } from '../types';
 import { LiveConnections, type ListenerContext } from './connections';
 import { planServicePort, type ListenerSpec, type ServicePlan } from './plan';
+import { sourceChoice, type SourceMode } from './sources';
 import { CLEANUP_SCRIPT, REDIRECT_MAP, TABLE, parseRedirects, renderDelta, renderTable, staleUdpFilters, type RedirectRules } from './redirect';
 import { TcpListener } from './tcp';
 import { UdpListener } from './udp';
@@ -23,6 +24,13 @@ export interface UserspaceOptions {
   log?: (line: string) => void;
   /** How long `close()` lets established TCP connections finish before resetting them. */
   drainTimeoutMs?: number;
+  /**
+   * Where connections to endpoints come from (sources.ts): `kernel` (the default) as
+   * kube-proxy's userspace mode; `loopback` for agents sharing one host on 127/8
+   * addresses, so that pods see the node address, or the client's for
+   * externalTrafficPolicy Local.
+   */
+  sources?: SourceMode;
   /** Test seams: the clock affinity uses, and how nft and conntrack run (given one, rules are written even without root). */
   now?: () => number;
   run?: CommandRunner;
@@ -145,15 +153,16 @@ export class UserspaceProxier implements Proxier {
 
   private async ensureListener(spec: ListenerSpec): Promise<void> {
     const active = this.listeners.get(spec.id);
+    const source = sourceChoice(this.options.sources ?? 'kernel', spec.address, spec.keepClient);
     if (active !== undefined) {
       active.spec = spec;
-      active.listener.update(spec.balancer);
+      active.listener.update(spec.balancer, source);
       return;
     }
     const listener =
       spec.protocol === 'TCP'
-        ? new TcpListener(spec.balancer, this.context)
-        : new UdpListener(spec.balancer, this.context, this.options.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS);
+        ? new TcpListener(spec.balancer, this.context, source)
+        : new UdpListener(spec.balancer, this.context, this.options.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS, source);
     const hint = spec.redirectKeys.map((k) => this.portHints.get(k)).find((p) => p !== undefined);
     let port: number;
     if (hint !== undefined) {

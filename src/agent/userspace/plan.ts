@@ -23,6 +23,8 @@ export interface ListenerSpec {
   port: number;
   /** ClusterIP listener: the redirect elements (`ip . proto . port`) that lead to it. */
   redirectKeys: string[];
+  /** externalTrafficPolicy Local: the client's address is kept where the source mode can keep it. */
+  keepClient: boolean;
   balancer: BalancerConfig;
 }
 
@@ -80,6 +82,7 @@ export function planServicePort(
         address: CLUSTER_BIND_ADDRESS,
         port: 0,
         redirectKeys: keys,
+        keepClient: false,
         balancer: { ...base, virtualAddress: clusterIPv4[0]!, endpoints },
       });
     }
@@ -95,6 +98,7 @@ export function planServicePort(
           address: ip,
           port: port.nodePort,
           redirectKeys: [],
+          keepClient: port.externalLocal,
           balancer: { ...base, virtualAddress: ip, endpoints },
         });
       }

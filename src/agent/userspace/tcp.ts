@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { Balancer, ConnectionCount, type BalancerConfig } from './balancer';
 import type { ListenerContext } from './connections';
+import type { SourceChoice } from './sources';
 
 /**
  * Connect attempts and their timeouts, as kube-proxy's userspace mode
@@ -21,6 +22,7 @@ export class TcpListener {
   constructor(
     config: BalancerConfig,
     private readonly context: ListenerContext,
+    private source: SourceChoice | undefined = undefined,
   ) {
     this.balancer = new Balancer(config);
     // pauseOnConnect: the client's bytes wait in the kernel until an endpoint is connected.
@@ -47,8 +49,9 @@ export class TcpListener {
     });
   }
 
-  update(config: BalancerConfig): void {
+  update(config: BalancerConfig, source?: SourceChoice): void {
     this.balancer.update(config);
+    this.source = source;
   }
 
   /**
@@ -100,7 +103,8 @@ export class TcpListener {
       tried.add(backend.id);
       const attemptCount = new ConnectionCount(backend);
       count = attemptCount;
-      const socket = net.connect({ host: backend.ip, port: backend.port, noDelay: true, allowHalfOpen: true });
+      const localAddress = this.source?.(source, backend.ip);
+      const socket = net.connect({ host: backend.ip, port: backend.port, noDelay: true, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
       upstream = socket;
       socket.setTimeout(CONNECT_TIMEOUTS_MS[index]!, () => socket.destroy(new Error('connect timeout')));
       socket.on('error', (err) => {

@@ -11,6 +11,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { Balancer, ConnectionCount, type BalancerConfig } from './balancer';
 import type { ListenerContext } from './connections';
+import type { SourceChoice } from './sources';
 
 /** Datagrams held per session while its socket connects; more are dropped, as a full queue would. */
 const MAX_PENDING = 64;
@@ -32,6 +33,7 @@ export class UdpListener {
     config: BalancerConfig,
     private readonly context: ListenerContext,
     private readonly idleTimeoutMs: number,
+    private source: SourceChoice | undefined = undefined,
   ) {
     this.balancer = new Balancer(config);
   }
@@ -54,8 +56,9 @@ export class UdpListener {
     });
   }
 
-  update(config: BalancerConfig): void {
+  update(config: BalancerConfig, source?: SourceChoice): void {
     this.balancer.update(config);
+    this.source = source;
     for (const [client, session] of this.sessions) {
       if (!this.balancer.has(session.count.backend.id)) this.end(client);
     }
@@ -102,12 +105,22 @@ export class UdpListener {
       session.timer.refresh();
       this.socket?.send(reply, rinfo.port, rinfo.address);
     });
-    socket.connect(backend.port, backend.ip, () => {
-      if (this.sessions.get(client) !== session) return; // ended while connecting
-      const pending = session.pending ?? [];
-      session.pending = undefined;
-      for (const msg of pending) socket.send(msg);
-    });
+    const connect = (): void =>
+      socket.connect(backend.port, backend.ip, () => {
+        if (this.sessions.get(client) !== session) return; // ended while connecting
+        const pending = session.pending ?? [];
+        session.pending = undefined;
+        for (const msg of pending) socket.send(msg);
+      });
+    const localAddress = this.source?.(rinfo.address, backend.ip);
+    // Bound first when the source is chosen: connect alone would let the kernel pick it.
+    if (localAddress) {
+      socket.bind({ address: localAddress, port: 0, exclusive: true }, () => {
+        if (this.sessions.get(client) === session) connect(); // not ended while binding
+      });
+    } else {
+      connect();
+    }
     return session;
   }
 
