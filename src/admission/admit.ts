@@ -1,7 +1,8 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { validateAnnotations } from '../model/annotations';
+import { FOREIGN_PREFIXES, TYPE_SUFFIX } from '../model/aliases';
+import { reviewAnnotations } from '../model/annotations';
 import { CHECKPOINT_ANNOTATION, RESOURCES_ANNOTATION } from '../model/record';
-import { isFerrysClass, isFerrysConcern, type ServiceClassConfig } from '../model/service';
+import { ADOPT_ANNOTATION, isFerrysClass, isFerrysConcern, type ServiceClassConfig } from '../model/service';
 import { fanoutMessage, serviceMessage, type QueuedMessage } from '../queue/messages';
 import type { AdmissionRequest, AdmissionResponse } from './review';
 
@@ -24,11 +25,12 @@ export const RECORD_PREFIX = 'status.ferry.io/';
 
 /**
  * The webhook's decision, pure. ferry answers `allowed: true` for everything it does not
- * own, and denies only a Service of its class whose `ferry.io/` annotations are invalid,
- * with the schema's message, and a change to its `status.ferry.io/` record by anyone but
- * ferry. Allowed changes that matter to load balancers become queue messages; the queue
- * consumer reads the current state, so a request that is never committed, or arrives twice
- * or out of order, does no harm.
+ * own, and denies only a Service of its class whose `ferry.io/` annotations (or the LBC and
+ * CPA annotations it reads as theirs) are invalid, with the schema's message, and a change
+ * to its `status.ferry.io/` record by anyone but ferry. A Service of its class also gets a
+ * warning for each LBC or CPA annotation ferry does not honour as written. Allowed changes
+ * that matter to load balancers become queue messages; the queue consumer reads the current
+ * state, so a request that is never committed, or arrives twice or out of order, does no harm.
  */
 export function admit(request: AdmissionRequest, config: ServiceClassConfig, options: AdmitOptions): Decision {
   const allow: AdmissionResponse = { uid: request.uid, allowed: true };
@@ -38,7 +40,8 @@ export function admit(request: AdmissionRequest, config: ServiceClassConfig, opt
   return { response: allow, enqueue: [] };
 }
 
-function admitService(request: AdmissionRequest, config: ServiceClassConfig, options: AdmitOptions, allow: AdmissionResponse): Decision {
+function admitService(request: AdmissionRequest, config: ServiceClassConfig, options: AdmitOptions, plain: AdmissionResponse): Decision {
+  let allow = plain;
   const current = request.object ? asService(request.object) : undefined;
   const previous = request.oldObject ? asService(request.oldObject) : undefined;
   const creatingOrUpdating = request.operation === 'CREATE' || request.operation === 'UPDATE';
@@ -49,9 +52,10 @@ function admitService(request: AdmissionRequest, config: ServiceClassConfig, opt
   if (creatingOrUpdating && current && !fromFerry && !leaving) {
     const annotations = annotationsOf(request.object);
     const keys = Object.keys(annotations);
+    const checked = isFerrysClass(current, config) ? reviewAnnotations(annotations, keys, current) : { problems: [], warnings: [] };
     const problems = [
       ...recordProblems(annotations, keys, request.oldObject ? annotationsOf(request.oldObject) : undefined, request.userInfo.username, options.controllerUsernames),
-      ...(isFerrysClass(current, config) ? validateAnnotations(annotations, keys) : []),
+      ...checked.problems,
     ];
     if (problems.length > 0) {
       return {
@@ -59,6 +63,7 @@ function admitService(request: AdmissionRequest, config: ServiceClassConfig, opt
         enqueue: [],
       };
     }
+    if (checked.warnings.length > 0) allow = { ...allow, warnings: checked.warnings };
   }
   const ours = (s: V1Service | undefined) => s !== undefined && isFerrysConcern(s, config);
   if (request.dryRun || !(ours(current) || ours(previous))) return { response: allow, enqueue: [] };
@@ -161,12 +166,29 @@ function dedupId(subject: { metadata?: { uid?: string; resourceVersion?: string 
 function asService(o: Record<string, unknown>): V1Service {
   const metadata = meta(o.metadata);
   const spec = record(o.spec);
+  // The first ingress is evidence enough that another controller serves the Service.
+  const ingress = array(record(record(o.status).loadBalancer).ingress)[0];
   return {
     metadata,
     spec: {
       ...(typeof spec.type === 'string' ? { type: spec.type } : {}),
       ...(typeof spec.loadBalancerClass === 'string' ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+      // What the aliases read: a named health-check port, the traffic policy, the affinity.
+      ...(typeof spec.externalTrafficPolicy === 'string' ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
+      ...(typeof spec.sessionAffinity === 'string' ? { sessionAffinity: spec.sessionAffinity } : {}),
+      ports: array(spec.ports).map((p) => {
+        const port = record(p);
+        return {
+          port: typeof port.port === 'number' ? port.port : 0,
+          ...(typeof port.name === 'string' ? { name: port.name } : {}),
+          ...(typeof port.protocol === 'string' ? { protocol: port.protocol } : {}),
+          ...(typeof port.nodePort === 'number' ? { nodePort: port.nodePort } : {}),
+        };
+      }),
     },
+    ...(ingress !== undefined
+      ? { status: { loadBalancer: { ingress: [{ ...(stringOr(record(ingress).hostname) ? { hostname: stringOr(record(ingress).hostname) } : {}), ...(stringOr(record(ingress).ip) ? { ip: stringOr(record(ingress).ip) } : {}) }] } } }
+      : {}),
   };
 }
 
@@ -197,13 +219,16 @@ function meta(v: unknown): NonNullable<V1Service['metadata']> {
     ...(typeof m.uid === 'string' ? { uid: m.uid } : {}),
     ...(typeof m.resourceVersion === 'string' ? { resourceVersion: m.resourceVersion } : {}),
     ...(m.deletionTimestamp !== undefined && m.deletionTimestamp !== null ? { deletionTimestamp: new Date(0) } : {}),
-    // Only the record's keys, which isFerrysConcern looks for: a Service may carry 20,000
-    // annotations, and copying them would be most of a request's cost. The checks above
-    // read the annotations where they are, through annotationsOf.
-    annotations: pick(m.annotations, [CHECKPOINT_ANNOTATION, RESOURCES_ANNOTATION]),
+    // Only the keys the claim predicates look for (ferry's record, the opt-in to adopt, the
+    // other controllers' type annotation): a Service may carry 20,000 annotations, and
+    // copying them would be most of a request's cost. The checks above read the annotations
+    // where they are, through annotationsOf.
+    annotations: pick(m.annotations, CLAIM_KEYS),
     finalizers: array(m.finalizers).filter((f): f is string => typeof f === 'string'),
   };
 }
+
+const CLAIM_KEYS = [CHECKPOINT_ANNOTATION, RESOURCES_ANNOTATION, ADOPT_ANNOTATION, ...FOREIGN_PREFIXES.map((p) => `${p}${TYPE_SUFFIX}`)];
 
 function record(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};

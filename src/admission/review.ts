@@ -32,6 +32,8 @@ export interface AdmissionResponse {
   uid: string;
   allowed: boolean;
   status?: { code: number; reason?: string; message: string };
+  /** Shown to the user by kubectl; short lines, few of them. */
+  warnings?: string[];
 }
 
 export type ParseResult = { ok: true; request: AdmissionRequest } | { ok: false; error: string };

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Run }> = {
   local: { summary: 'the playground: embedded Kubernetes and AWS emulators', load: () => (require('./local') as typeof import('./local')).run },
   controller: { summary: 'webhook, queue, workers and resync in one process', load: () => (require('./controller') as typeof import('./controller')).run },
   manifests: { summary: 'the cluster-side YAML (webhook configuration, RBAC, node agent)', load: () => (require('./manifests') as typeof import('./manifests')).run },
+  migrate: { summary: 'print a Service rewritten for ferry from its LBC or cloud-provider annotations', load: () => (require('./migrate') as typeof import('./migrate')).run },
   agent: { summary: "the node agent, ferry's kube-proxy: NodePort and ClusterIP → Pod", load: () => (require('../agent/cli') as typeof import('../agent/cli')).runAgentCommand },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

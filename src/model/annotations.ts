@@ -16,6 +16,8 @@ import {
   isForeignOwnershipTag,
 } from './limits';
 import { OWNERSHIP_KEYS } from './tags';
+import { resolveAliases, warningsOf, type Origin, type ServiceShape } from './alias-resolution';
+import { CONTROLLER_NAMES } from './aliases';
 
 /** ferry's ownership tags share AWS's per-resource allowance with the user's. */
 const MAX_ADDITIONAL_TAGS = MAX_TAGS_PER_RESOURCE - OWNERSHIP_KEYS.length;
@@ -397,25 +399,51 @@ function validCodeRange(range: string): boolean {
 }
 
 /**
- * Parses the `ferry.io/` annotations of a Service. Throws a {@link ConfigError} whose
- * message names each bad annotation, its value and what is accepted.
+ * Parses the effective `ferry.io/` annotations of a Service: its own, then its LBC and CPA
+ * aliases (alias-resolution.ts), then the defaults of the controller its type annotation
+ * names. The Service's ports and traffic policy take part (a named health-check port, those
+ * defaults). Throws a {@link ConfigError} whose message names each bad annotation as the
+ * Service spells it, its value and what is accepted.
  */
-export function parseAnnotations(all: Record<string, string> | undefined): Annotations {
-  const problems = validateAnnotations(all);
+export function parseAnnotations(all: Record<string, string> | undefined, service?: ServiceShape): Annotations {
+  const { problems, effective } = review(all, Object.keys(all ?? {}), service);
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
-  return annotationsSchema.parse(ours(all));
+  return annotationsSchema.parse(effective);
 }
 
 /**
- * The problems with a Service's `ferry.io/` annotations, one sentence each; empty if valid.
- * At most {@link MAX_PROBLEM_BYTES} of them, then one saying how many were left out: a
- * Service may hold thousands of unknown keys, and its deny message or Event must stay small.
+ * The problems with a Service's `ferry.io/` annotations and their aliases, one sentence
+ * each; empty if valid. At most {@link MAX_PROBLEM_BYTES} of them, then one saying how many
+ * were left out: a Service may hold thousands of unknown keys, and its deny message or Event
+ * must stay small.
  */
 export function validateAnnotations(
   all: Readonly<Record<string, unknown>> | undefined,
   /** `Object.keys(all)`, when the caller has it already: on 20,000 keys it costs milliseconds. */
   keys: readonly string[] = Object.keys(all ?? {}),
+  service?: ServiceShape,
 ): string[] {
+  return review(all, keys, service).problems;
+}
+
+/**
+ * {@link validateAnnotations}, and the warnings about the LBC and CPA annotations ferry does
+ * not honour as written: the webhook's one pass over a Service's annotations.
+ */
+export function reviewAnnotations(
+  all: Readonly<Record<string, unknown>> | undefined,
+  keys: readonly string[] = Object.keys(all ?? {}),
+  service?: ServiceShape,
+): { problems: string[]; warnings: string[] } {
+  const { problems, warnings } = review(all, keys, service);
+  return { problems, warnings };
+}
+
+function review(
+  all: Readonly<Record<string, unknown>> | undefined,
+  keys: readonly string[],
+  service: ServiceShape | undefined,
+): { problems: string[]; effective: Record<string, string>; warnings: string[] } {
   // Unknown keys are sorted out here in one pass rather than by the strict schema, so that
   // 20,000 of them cost a set lookup each and a few sentences, not 20,000 sentences. The
   // webhook passes annotations as they arrived, hence the check that values are strings.
@@ -431,10 +459,13 @@ export function validateAnnotations(
     const value = all![key];
     if (typeof value === 'string') mine[key] = value;
   }
-  const result = annotationsSchema.safeParse(mine);
-  const problems = result.success ? [] : result.error.issues.flatMap((issue) => describeIssue(issue, mine));
+  const aliases = resolveAliases(all, { keys, own: mine, service });
+  const effective = aliases.effective;
+  const result = annotationsSchema.safeParse(effective);
+  const problems = aliases.problems.map((p) => `annotation ${clip(p.key)}=${quote(p.value)} is invalid: ${p.detail}`);
+  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, effective, aliases.origins)));
   if (unknown.length > 0) problems.push(...describeIssue({ code: 'unrecognized_keys', keys: unknown, input: mine, path: [], message: '' }, mine));
-  return capProblems(problems, MAX_PROBLEM_BYTES, unknownCount - unknown.length);
+  return { problems: capProblems(problems, MAX_PROBLEM_BYTES, unknownCount - unknown.length), effective, warnings: warningsOf(aliases) };
 }
 
 /** More unknown keys than fit in a message are counted, not described. */
@@ -467,18 +498,10 @@ export function capProblems(problems: readonly string[], budget = MAX_PROBLEM_BY
   return out;
 }
 
-function ours(all: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(all ?? {})) {
-    if (key.startsWith(ANNOTATION_PREFIX)) out[key] = value;
-  }
-  return out;
-}
-
 /** Unknown keys that get a "did you mean": each costs an edit distance per known key. */
 const MAX_SUGGESTIONS = 5;
 
-function describeIssue(issue: z.core.$ZodIssue, values: Record<string, string>): string[] {
+function describeIssue(issue: z.core.$ZodIssue, values: Record<string, string>, origins?: ReadonlyMap<string, Origin>): string[] {
   if (issue.code === 'unrecognized_keys') {
     const known = Object.keys(shape);
     let listed = false;
@@ -494,7 +517,18 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, string>):
   const key = String(issue.path[0]);
   const doc = docOf(key as AnnotationKey);
   const detail = issue.code === 'custom' ? `${issue.message}` : `expected ${doc?.accepted ?? 'a valid value'}`;
-  return [`annotation ${clip(key)}=${quote(values[key] ?? '')} is invalid: ${detail}`];
+  return [`${invalid(key, values, origins?.get(key))}: ${detail}`];
+}
+
+/** "annotation k=v is invalid", naming what the Service wrote: possibly LBC or CPA aliases. */
+function invalid(key: string, values: Record<string, string>, origin: Origin | undefined): string {
+  const value = quote(values[key] ?? '');
+  if (origin?.kind === 'alias') {
+    if (origin.keys.length === 1) return `annotation ${clip(origin.keys[0]!)}=${quote(origin.value)} is invalid`;
+    return `annotations ${origin.keys.map(clip).join(', ')} (read as ${key}=${value}) are invalid`;
+  }
+  if (origin?.kind === 'default') return `annotation ${key}=${value} (the default of ${CONTROLLER_NAMES[origin.controller]}) is invalid`;
+  return `annotation ${clip(key)}=${value} is invalid`;
 }
 
 /** A value as JSON, its first 60 characters only when longer: enough to recognise it. */

@@ -55,7 +55,7 @@ export function buildModel(service: V1Service, nodes: readonly V1Node[], config:
 
 function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[], config: ClusterConfig): LoadBalancerSpec {
   const spec = service.spec ?? {};
-  const ann = parseAnnotations(service.metadata?.annotations);
+  const ann = parseAnnotations(service.metadata?.annotations, service);
   const cluster = config.clusterName;
   const groups = groupPorts(spec.ports ?? [], spec.allocateLoadBalancerNodePorts !== false);
   if (groups.length > MAX_LISTENERS) {

@@ -47,6 +47,7 @@ const COMMANDS: Array<[command: string, flags: string[], environment: string[]]>
     ['--listen', '--tls-cert', '--tls-key', '--tls-san', '--token', '--workers', '--resync', '--watch'],
     [...RECONCILER_ENV, 'FERRY_WEBHOOK_TOKEN', 'FERRY_CONTROLLER_USERNAMES', 'FERRY_LOG_LEVEL'],
   ],
+  ['migrate', ['--file', '--class', '--adopt'], ['KUBECONFIG']],
   ['manifests', ['--webhook-url', '--token', '--ca-bundle', '--namespace', '--image', '--agent-image', '--agent-mode', '--no-agent'], []],
   [
     'agent',
