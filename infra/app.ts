@@ -16,6 +16,7 @@ import { FerryController, type FerryControllerProps } from './ferry-controller';
  * | `resyncMinutes`        | resync interval, default 5                                          |
  * | `reconcileConcurrency` | reconciler concurrency cap, default 5 (at least 2)                  |
  * | `maxReceiveCount`      | receives before the dead-letter queue, default 5                    |
+ * | `readBudget`           | ELBv2 reads/s the deep checks may average, default 1 (0.01–10)     |
  * | `loadBalancerSubnetIds`| the only subnets load balancers may use (IAM), comma-separated      |
  * | `allowInternetFacing`  | `false` lets IAM refuse internet-facing load balancers              |
  * | `webhookConcurrency`   | the webhook's reserved concurrency, default 20                      |
@@ -32,6 +33,7 @@ export interface FerryContext {
   resyncMinutes?: number;
   reconcileConcurrency?: number;
   maxReceiveCount?: number;
+  readBudget?: number;
   loadBalancerSubnetIds?: string[];
   allowInternetFacing?: boolean;
   webhookConcurrency?: number;
@@ -63,6 +65,14 @@ export function readContext(get: (key: string) => unknown): FerryContext {
     return n;
   };
 
+  const decimal = (key: string): number | undefined => {
+    const v = get(key);
+    if (v === undefined || v === null || v === '') return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n)) throw new ContextError(`context ${key}=${JSON.stringify(v)} is invalid; accepted: a number such as 0.5`);
+    return n;
+  };
+
   const bool = (key: string): boolean | undefined => {
     const v = get(key);
     if (v === undefined || v === null || v === '') return undefined;
@@ -88,6 +98,7 @@ export function readContext(get: (key: string) => unknown): FerryContext {
     resyncMinutes: int('resyncMinutes'),
     reconcileConcurrency: int('reconcileConcurrency'),
     maxReceiveCount: int('maxReceiveCount'),
+    readBudget: decimal('readBudget'),
     loadBalancerSubnetIds: list('loadBalancerSubnetIds'),
     allowInternetFacing: bool('allowInternetFacing'),
     webhookConcurrency: int('webhookConcurrency'),
@@ -116,6 +127,7 @@ export function createFerryStack(app: App): Stack {
     resyncInterval: ctx.resyncMinutes === undefined ? undefined : Duration.minutes(ctx.resyncMinutes),
     reconcileConcurrency: ctx.reconcileConcurrency,
     maxReceiveCount: ctx.maxReceiveCount,
+    readBudget: ctx.readBudget,
     loadBalancerSubnetIds: ctx.loadBalancerSubnetIds,
     allowInternetFacing: ctx.allowInternetFacing,
     webhookConcurrency: ctx.webhookConcurrency,

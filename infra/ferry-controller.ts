@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionDefaults, type FunctionName } from './bundling';
 import { adoptionStatement, loadBalancerControllerPolicies } from './iam-policy';
+import { DEFAULT_READ_BUDGET } from '../src/model/limits';
 
 export interface FerryControllerProps {
   /**
@@ -120,6 +121,16 @@ export interface FerryControllerProps {
   readonly awsConcurrency?: number;
 
   /**
+   * `FERRY_READ_BUDGET`: the ELBv2 read calls per second that the resync's deep checks (the
+   * per-Service reads no batched call can replace) may average across the fleet. The
+   * account's read bucket refills at 10 per second for every tool in it; the deep-check
+   * window grows with the fleet to stay inside this (README "The AWS API budget").
+   *
+   * @default 1
+   */
+  readonly readBudget?: number;
+
+  /**
    * How many times a message is received before it goes to the dead-letter queue.
    *
    * @default 5
@@ -169,6 +180,12 @@ export class FerryController extends Construct {
   readonly kubeconfigSecret: secretsmanager.ISecret;
   /** The FIFO work queue: one message group per Service. */
   readonly queue: sqs.Queue;
+  /**
+   * A standard queue holding work back until it is due (paced deep checks, throttled
+   * reconciles): a FIFO queue cannot delay one message. The resync function forwards what
+   * comes due into the work queue.
+   */
+  readonly delayQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   /**
    * The AWS permissions of the reconciler and resync, as three managed policies (IAM's size
@@ -208,10 +225,20 @@ export class FerryController extends Construct {
       enforceSSL: true,
     });
 
+    this.delayQueue = new sqs.Queue(this, 'DelayQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      visibilityTimeout: Duration.seconds(RESYNC_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      // Forwarding fails only while the work queue is unreachable; after that, the next
+      // resync queues the same work again.
+      deadLetterQueue: { queue: new sqs.Queue(this, 'DelayDeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, retentionPeriod: Duration.days(14), enforceSSL: true }), maxReceiveCount: 5 },
+      enforceSSL: true,
+    });
+
     const common: Record<string, string> = {
       ...props.environment,
       FERRY_CLUSTER_NAME: props.clusterName,
       FERRY_QUEUE_URL: this.queue.queueUrl,
+      FERRY_DELAY_QUEUE_URL: this.delayQueue.queueUrl,
       ...(props.vpcId ? { FERRY_VPC_ID: props.vpcId } : {}),
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -255,7 +282,12 @@ export class FerryController extends Construct {
       // The next scheduled run is the retry; Lambda's async retries would only overlap it.
       retryAttempts: 0,
       // The resync deduplicates its messages per interval; it needs to know the interval.
-      environment: { ...common, ...clusterSide, FERRY_RESYNC_INTERVAL_SECONDS: String(settings.resyncInterval.toSeconds()) },
+      environment: {
+        ...common,
+        ...clusterSide,
+        FERRY_RESYNC_INTERVAL_SECONDS: String(settings.resyncInterval.toSeconds()),
+        FERRY_READ_BUDGET: String(settings.readBudget),
+      },
       ...placement,
     });
 
@@ -272,6 +304,7 @@ export class FerryController extends Construct {
         maxConcurrency: settings.reconcileConcurrency,
       }),
     );
+    this.resyncFunction.addEventSource(new SqsEventSource(this.delayQueue, { batchSize: BATCH_SIZE, reportBatchItemFailures: false }));
     this.resyncRule = new events.Rule(this, 'ResyncSchedule', {
       description: `ferry (${props.clusterName}): run the resync every ${settings.resyncMinutes} minute(s)`,
       schedule: events.Schedule.rate(settings.resyncInterval),
@@ -282,6 +315,9 @@ export class FerryController extends Construct {
     this.queue.grantSendMessages(this.webhookFunction);
     this.queue.grantSendMessages(this.reconcilerFunction); // fan-out of Node changes
     this.queue.grantSendMessages(this.resyncFunction);
+    // Paced deep checks (resync) and deferred reconciles (reconciler) wait in the delay queue.
+    this.delayQueue.grantSendMessages(this.resyncFunction);
+    this.delayQueue.grantSendMessages(this.reconcilerFunction);
     grantGetSecretValue(this.webhookTokenSecret, this.webhookFunction);
     grantGetSecretValue(this.kubeconfigSecret, this.reconcilerFunction);
     grantGetSecretValue(this.kubeconfigSecret, this.resyncFunction);
@@ -409,6 +445,7 @@ interface Settings {
   reconcileConcurrency: number;
   awsConcurrency: number;
   maxReceiveCount: number;
+  readBudget: number;
   webhookConcurrency: number;
   logRetention: logs.RetentionDays;
 }
@@ -416,6 +453,10 @@ interface Settings {
 /** Fails at synth with the prop, its value and what is accepted, rather than at deploy. */
 function validate(props: FerryControllerProps): Settings {
   const problems: string[] = [];
+  const numberIn = (name: string, value: number, min: number, max: number) => {
+    if (!Number.isFinite(value) || value < min || value > max) problems.push(`${name}=${value} is invalid; accepted: a number from ${min} to ${max}`);
+    return value;
+  };
   const intIn = (name: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name}=${value} is invalid; accepted: a whole number from ${min} to ${max}`);
     return value;
@@ -440,6 +481,7 @@ function validate(props: FerryControllerProps): Settings {
     reconcileConcurrency: intIn('reconcileConcurrency', props.reconcileConcurrency ?? 5, 2, 1000),
     awsConcurrency: intIn('awsConcurrency', props.awsConcurrency ?? 4, 1, 32),
     maxReceiveCount: intIn('maxReceiveCount', props.maxReceiveCount ?? 5, 1, 1000),
+    readBudget: numberIn('readBudget', props.readBudget ?? DEFAULT_READ_BUDGET, 0.01, 10),
     webhookConcurrency: intIn('webhookConcurrency', props.webhookConcurrency ?? 20, 1, 1000),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
   };

@@ -32,7 +32,7 @@ import { TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE } from '../src/model/tags';
  *
  * Condition keys per action and resource type follow the Service Authorization Reference
  * (Elastic Load Balancing V2 and EC2). Actions without resource-level support (every
- * `Describe*`) are the only ones on `Resource: "*"`.
+ * `Describe*`, and the tagging API's `GetResources`) are the only ones on `Resource: "*"`.
  */
 /** Every key under `ferry.io/` (the ownership keys and any future ones); drift tag calls may name none. */
 export const OWNERSHIP_TAG_PATTERN = 'ferry.io/*';
@@ -76,6 +76,8 @@ export const READ_ACTIONS = [
   // The target nodes' security groups (backend rules).
   'ec2:DescribeInstances',
   'ec2:DescribeNetworkInterfaces',
+  // The resync's sweep: which load balancers and target groups carry ferry's tags, 100 a call.
+  'tag:GetResources',
 ] as const;
 
 export const LOAD_BALANCER_MUTATIONS = [
@@ -156,6 +158,11 @@ export function loadBalancerControllerPolicies(
     new iam.PolicyStatement({
       sid: 'DescribeLoadBalancing',
       actions: READ_ACTIONS.filter((a) => a.startsWith('elasticloadbalancing:')),
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'FindTaggedResources',
+      actions: READ_ACTIONS.filter((a) => a.startsWith('tag:')),
       resources: ['*'],
     }),
 

@@ -41,6 +41,19 @@ export class ConflictError extends RetryableError {}
 export class InProgressError extends RetryableError {}
 
 /**
+ * AWS kept answering "slow down" through every retry the SDK makes: the account's request
+ * budget is spent (by ferry or by anyone else in it). Not the work's fault: the host comes
+ * back later and does not count it towards giving up (a burst must never end in the
+ * dead-letter queue).
+ */
+export class ThrottledError extends RetryableError {}
+
+/** Work to come back to rather than a failure: it counts toward no dead-letter limit. */
+export function isDeferral(err: unknown): err is InProgressError | ThrottledError {
+  return err instanceof InProgressError || err instanceof ThrottledError;
+}
+
+/**
  * A unit of work ran out of time. What it did stays done (every step is safe to interrupt)
  * and the next attempt continues from what it observes.
  */

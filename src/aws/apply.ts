@@ -29,13 +29,15 @@ import { toTags } from './convert';
 import type { HealthCheck, ListenerModel } from '../model/types';
 import { settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
-import { ec2Sdk } from './ec2-sdk';
+import { ec2Sdk } from './lazy-sdk';
 import { awsErrorCode, classifyAwsError } from './errors';
 import type { ObservedRule, ObservedState } from '../model/observed';
 
 export interface ApplyResult {
   /** DNS names of the load balancers by name, as they stand after the apply. */
   dnsNames: Map<string, string>;
+  /** Target group ARNs by name, as they stand after the apply. */
+  targetGroupArns: ReadonlyMap<string, string>;
   /** Actions that completed, in the order they finished. */
   done: Action[];
 }
@@ -63,7 +65,7 @@ export async function apply(aws: AwsClients, actions: readonly Action[], observe
       },
     );
   }
-  return { dnsNames: ids.dnsNames, done };
+  return { dnsNames: ids.dnsNames, targetGroupArns: ids.targetGroups, done };
 }
 
 /** Names → ARNs and IDs, from the observation and from what this apply creates. */

@@ -1,12 +1,14 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { backoffDelay } from '../util/backoff';
 import { limiter, type Limiter } from '../util/limit';
-import { ec2Sdk } from './ec2-sdk';
+import { isThrottling } from './errors';
+import { ec2Sdk, taggingSdk } from './lazy-sdk';
 
 /**
- * The two SDK clients ferry uses, sharing one retry policy and one call counter.
+ * The SDK clients ferry uses, sharing one retry policy and one call counter.
  *
  * Throttling is retried by the SDK's standard strategy with ferry's backoff (exponential with
  * full jitter, capped); only after `maxAttempts` does an error reach the reconcile, which then
@@ -15,6 +17,8 @@ import { ec2Sdk } from './ec2-sdk';
 export interface AwsClients {
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
+  /** The Resource Groups Tagging API: the sweep's one look at everything ferry tagged. */
+  readonly tagging: ResourceGroupsTaggingAPIClient;
   readonly calls: CallCounter;
   /**
    * The same clients for one unit of work (a reconcile, a gc run): at most `concurrency` AWS
@@ -47,6 +51,8 @@ export interface AwsClientOptions {
 export class CallCounter {
   readonly calls = new Map<string, number>();
   readonly attempts = new Map<string, number>();
+  /** Attempts AWS answered with throttling, ever (not reset): a reconcile compares before and after. */
+  throttledAttempts = 0;
 
   byOperation(): Record<string, number> {
     return Object.fromEntries([...this.calls].sort(([a], [b]) => a.localeCompare(b)));
@@ -89,6 +95,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   const elbv2 = new ElasticLoadBalancingV2Client(shared);
   count(elbv2, calls);
   let ec2: EC2Client | undefined;
+  let tagging: ResourceGroupsTaggingAPIClient | undefined;
   const clients: AwsClients = {
     elbv2,
     calls,
@@ -100,9 +107,17 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       }
       return ec2;
     },
+    get tagging() {
+      if (!tagging) {
+        tagging = new (taggingSdk().ResourceGroupsTaggingAPIClient)(shared);
+        count(tagging, calls);
+      }
+      return tagging;
+    },
     scoped: (scope) => scopedClients(clients, scope),
     destroy() {
       ec2?.destroy();
+      tagging?.destroy();
       elbv2.destroy();
     },
   };
@@ -113,12 +128,17 @@ function scopedClients(base: AwsClients, scope: CallScope): AwsClients {
   const limit = limiter(scope.concurrency);
   const elbv2 = scopedClient(base.elbv2, limit, scope.signal);
   let ec2: EC2Client | undefined;
+  let tagging: ResourceGroupsTaggingAPIClient | undefined;
   return {
     elbv2,
     calls: base.calls,
     get ec2() {
       ec2 ??= scopedClient(base.ec2, limit, scope.signal);
       return ec2;
+    },
+    get tagging() {
+      tagging ??= scopedClient(base.tagging, limit, scope.signal);
+      return tagging;
     },
     scoped: (inner) => scopedClients(base, inner),
     // The connections belong to the base clients.
@@ -152,7 +172,7 @@ interface AnyStack {
   ): void;
 }
 
-function count(client: EC2Client | ElasticLoadBalancingV2Client, counter: CallCounter): void {
+function count(client: EC2Client | ElasticLoadBalancingV2Client | ResourceGroupsTaggingAPIClient, counter: CallCounter): void {
   const stack = client.middlewareStack as unknown as AnyStack;
   const bump = (map: Map<string, number>, op: string) => map.set(op, (map.get(op) ?? 0) + 1);
   const wrap = (map: Map<string, number>) => (next: Handler, context: { commandName?: string }) =>
@@ -160,7 +180,19 @@ function count(client: EC2Client | ElasticLoadBalancingV2Client, counter: CallCo
       bump(map, (context.commandName ?? 'Unknown').replace(/Command$/, ''));
       return next(args);
     };
+  const attempts = wrap(counter.attempts);
+  const throttles = (next: Handler, context: { commandName?: string }) => {
+    const counted = attempts(next, context);
+    return async (args: unknown) => {
+      try {
+        return await counted(args);
+      } catch (err) {
+        if (isThrottling(err)) counter.throttledAttempts++;
+        throw err;
+      }
+    };
+  };
   // initialize runs once per call; deserialize sits inside the retry loop, so once per attempt.
   stack.add(wrap(counter.calls), { step: 'initialize', name: 'ferryCallCounter' });
-  stack.add(wrap(counter.attempts), { step: 'deserialize', name: 'ferryAttemptCounter' });
+  stack.add(throttles, { step: 'deserialize', name: 'ferryAttemptCounter' });
 }

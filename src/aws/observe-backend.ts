@@ -4,7 +4,7 @@ import type { TargetType } from '../model/types';
 import { chunk, settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
 import { toSecurityGroup } from './convert';
-import { ec2Sdk } from './ec2-sdk';
+import { ec2Sdk } from './lazy-sdk';
 
 export interface NodeGroupsRequest {
   targetType: TargetType;

@@ -17,7 +17,7 @@ import { BACKEND_RESOURCE } from '../model/security';
 import { CLUSTER_WIDE, TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE, ownedByCluster } from '../model/tags';
 import { chunk, settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
-import { ec2Sdk } from './ec2-sdk';
+import { ec2Sdk } from './lazy-sdk';
 import { awsErrorCode } from './errors';
 import type { ObservedListener, ObservedLoadBalancer, ObservedSecurityGroup, ObservedState, ObservedTargetGroup } from '../model/observed';
 import { healthyCount, toLoadBalancer, toSecurityGroup, toSubnet, toTags, toTargetGroup, toTargets } from './convert';

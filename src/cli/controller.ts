@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { parseDuration } from '../util/duration';
 import { parseHostPort, type HostPort } from '../util/net';
 import { environment, RECONCILER_VARIABLES } from './environment';
-import { checkedOption, wholeNumber } from './flags';
+import { checkedOption, decimal, wholeNumber } from './flags';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the controller is loaded when the command runs, so that --help and usage errors answer at once */
 
@@ -25,13 +25,16 @@ export function run(argv: readonly string[]): Promise<number> {
       .option('--token <token>', 'the webhook token, at least 16 characters (default: $FERRY_WEBHOOK_TOKEN)')
       .addOption(checkedOption('--workers <n>', 'reconciles in parallel', 'a whole number from 1 to 64', wholeNumber(1, 64)).default(4))
       .addOption(
-        checkedOption('--resync <duration>', 'how often every Service gets a full check', 'a duration of at least 10s, such as 5m', (t) => {
+        checkedOption('--resync <duration>', 'how often the resync sweeps AWS and queues what changed and its share of deep checks', 'a duration of at least 10s, such as 5m', (t) => {
           const ms = parseDuration(t);
           return ms !== undefined && ms >= 10_000 ? ms : undefined;
         }).default(300_000, '5m'),
       )
+      .addOption(
+        checkedOption('--read-budget <reads/s>', "ELBv2 reads per second the resync's deep checks may average (default: $FERRY_READ_BUDGET, else 1)", 'a number from 0.01 to 10, such as 0.5', decimal(0.01, 10)),
+      )
       .option('--watch', 'also watch Services and Nodes (works before any webhook is configured)')
-      .addHelpText('after', environment(...RECONCILER_VARIABLES, 'FERRY_CONTROLLER_USERNAMES', 'FERRY_WEBHOOK_TOKEN', 'FERRY_LOG_LEVEL'))
+      .addHelpText('after', environment(...RECONCILER_VARIABLES, 'FERRY_READ_BUDGET', 'FERRY_CONTROLLER_USERNAMES', 'FERRY_WEBHOOK_TOKEN', 'FERRY_LOG_LEVEL'))
       .action(async (options) => exit(await controller({ ...options, watch: options.watch ?? false }))),
   );
 }
@@ -44,6 +47,7 @@ interface Options {
   token?: string;
   workers: number;
   resync: number;
+  readBudget?: number;
   watch: boolean;
 }
 
@@ -73,6 +77,7 @@ async function controller(options: Options): Promise<number> {
     token,
     workers: options.workers,
     resyncIntervalMs: options.resync,
+    ...(options.readBudget !== undefined ? { readBudget: options.readBudget } : {}),
     watch: options.watch,
     log,
   });

@@ -19,7 +19,10 @@ export const VARIABLES = {
   FERRY_CONTROLLER_USERNAMES: "comma-separated Kubernetes usernames ferry's reconciles run as; only they may write a Service's status.ferry.io/ record (default: system:serviceaccount:ferry-system:ferry-controller)",
   FERRY_WEBHOOK_TOKEN: 'the webhook token, at least 16 characters, when --token is not given',
   FERRY_LOG_LEVEL: 'log level: debug, info, warn or error (default: info)',
+  FERRY_READ_BUDGET: "ELBv2 read calls per second the resync's deep checks may average, 0.01 to 10 (default: 1; the account's bucket refills at 10)",
+  FERRY_RESYNC_INTERVAL_SECONDS: 'Lambda hosting: how often the resync runs, in seconds (set by the CDK construct; default: 300)',
   FERRY_QUEUE_URL: 'Lambda hosting: the SQS FIFO work queue (set by the CDK construct)',
+  FERRY_DELAY_QUEUE_URL: 'Lambda hosting: the SQS queue that holds paced and deferred work back (set by the CDK construct)',
   FERRY_KUBECONFIG_SECRET_ARN: 'Lambda hosting: the secret holding the kubeconfig (set by the CDK construct)',
   FERRY_WEBHOOK_TOKEN_SECRET_ARN: 'Lambda hosting: the secret holding the webhook token (set by the CDK construct)',
 } as const;

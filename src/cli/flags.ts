@@ -19,3 +19,8 @@ export function checkedOption<const Flags extends string, T>(flags: Flags, descr
 export function wholeNumber(min: number, max: number): (text: string) => number | undefined {
   return (text) => (/^\d+$/.test(text) && Number(text) >= min && Number(text) <= max ? Number(text) : undefined);
 }
+
+/** A decimal number from min to max (such as 0.5), or undefined. */
+export function decimal(min: number, max: number): (text: string) => number | undefined {
+  return (text) => (/^\d+(\.\d+)?$/.test(text) && Number(text) >= min && Number(text) <= max ? Number(text) : undefined);
+}

@@ -1,6 +1,7 @@
 // zod/mini: the full schema engine, a fraction of the bundle for the Lambda functions.
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors';
+import { DEFAULT_READ_BUDGET } from '../model/limits';
 
 /**
  * ferry's configuration from the environment, parsed once and failing fast: every problem
@@ -25,6 +26,12 @@ export interface FerryConfig {
   nodeHealthPort: number;
   /** `FERRY_QUEUE_URL`: the SQS FIFO work queue (Lambda hosting). */
   queueUrl: string | undefined;
+  /** `FERRY_DELAY_QUEUE_URL`: the standard SQS queue that holds delayed work back (Lambda hosting). */
+  delayQueueUrl: string | undefined;
+  /** `FERRY_READ_BUDGET`: ELBv2 reads per second the deep checks may average. */
+  readBudget: number;
+  /** `FERRY_RESYNC_INTERVAL_SECONDS`: how often the resync runs (the schedule's rate). */
+  resyncIntervalSeconds: number;
   /** `FERRY_KUBECONFIG_SECRET_ARN`: Secrets Manager secret holding the kubeconfig (Lambda hosting). */
   kubeconfigSecretArn: string | undefined;
   /** `FERRY_WEBHOOK_TOKEN_SECRET_ARN`: Secrets Manager secret holding the webhook token (Lambda hosting). */
@@ -53,6 +60,14 @@ const intIn = (min: number, max: number) => {
   );
 };
 
+const rate = (min: number, max: number) => {
+  const error = `accepted: a number from ${min} to ${max} (reads per second; decimals allowed, such as 0.5)`;
+  return z.pipe(
+    z.pipe(z.string({ error }).check(z.regex(/^\d+(\.\d+)?$/, { error })), z.transform(Number)),
+    z.number().check(z.gte(min, { error }), z.lte(max, { error })),
+  );
+};
+
 const url = (error: string) =>
   z.string({ error }).check(z.refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error }));
 
@@ -70,6 +85,10 @@ const envSchema = z.object({
   FERRY_AWS_CONCURRENCY: z.optional(intIn(1, 32)),
   FERRY_NODE_HEALTH_PORT: z.optional(intIn(1, 65535)),
   FERRY_QUEUE_URL: z.optional(url('accepted: the URL of an SQS FIFO queue')),
+  FERRY_DELAY_QUEUE_URL: z.optional(url('accepted: the URL of a standard SQS queue')),
+  // At most 10: the ELBv2 read bucket refills at 10 per second for the whole account.
+  FERRY_READ_BUDGET: z.optional(rate(0.01, 10)),
+  FERRY_RESYNC_INTERVAL_SECONDS: z.optional(intIn(10, 86_400)),
   FERRY_KUBECONFIG_SECRET_ARN: z.optional(text('a Secrets Manager secret ARN or name', /^[\w/+=.@:-]{1,2048}$/)),
   FERRY_WEBHOOK_TOKEN_SECRET_ARN: z.optional(text('a Secrets Manager secret ARN or name', /^[\w/+=.@:-]{1,2048}$/)),
   FERRY_CONTROLLER_USERNAMES: z.optional(
@@ -108,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     awsConcurrency: e.FERRY_AWS_CONCURRENCY ?? 4,
     nodeHealthPort: e.FERRY_NODE_HEALTH_PORT ?? 10256,
     queueUrl: e.FERRY_QUEUE_URL,
+    delayQueueUrl: e.FERRY_DELAY_QUEUE_URL,
+    readBudget: e.FERRY_READ_BUDGET ?? DEFAULT_READ_BUDGET,
+    resyncIntervalSeconds: e.FERRY_RESYNC_INTERVAL_SECONDS ?? 300,
     kubeconfigSecretArn: e.FERRY_KUBECONFIG_SECRET_ARN,
     webhookTokenSecretArn: e.FERRY_WEBHOOK_TOKEN_SECRET_ARN,
     controllerUsernames: e.FERRY_CONTROLLER_USERNAMES ? e.FERRY_CONTROLLER_USERNAMES.split(/\s*,\s*/) : [...DEFAULT_CONTROLLER_USERNAMES],

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { ConfigError, describeError } from '../errors';
-import { decodeMessage } from '../queue/messages';
+import { ConfigError, describeError, isDeferral } from '../errors';
+import { decodeMessage, serviceMessage } from '../queue/messages';
 import { backoffDelay } from '../util/backoff';
 import type { Log } from '../util/log';
 import { processWork, type WorkerDeps, type WorkResult } from './worker';
@@ -21,7 +21,8 @@ const MIN_WORK_MS = 5_000;
  * group arrive in order; once one fails, the rest of its group in this batch are returned
  * unprocessed too, so a group is never reconciled out of order. A failed record's next
  * delivery is delayed exponentially by its receive count; after the queue's maxReceiveCount
- * it goes to the dead-letter queue. A body that is not a ferry message is dropped, not
+ * it goes to the dead-letter queue. Work deferred (throttled, or an adoption waiting on health
+ * checks) is not a failure: it is queued again, delayed, as a new message. A body that is not a ferry message is dropped, not
  * retried: retrying cannot fix it.
  */
 export async function processBatch(records: readonly SQSRecord[], deps: BatchDeps): Promise<SQSBatchResponse & { results: WorkResult[] }> {
@@ -49,6 +50,19 @@ export async function processBatch(records: readonly SQSRecord[], deps: BatchDep
     try {
       results.push(await processWork(message, record.messageId, deps, deps.deadline));
     } catch (err) {
+      if (isDeferral(err) && message.kind === 'service' && deps.queue.delays) {
+        // Not a failure: a fresh message comes back later (SQS counts receives per message,
+        // so a throttled burst never walks this one to the dead-letter queue).
+        const deferred = (message.deferred ?? 0) + 1;
+        const delayMs = backoffDelay({ baseMs: 5_000, maxMs: 900_000, jitter: true }, deferred, err);
+        try {
+          await deps.queue.send([{ ...serviceMessage(message.namespace, message.name, `deferred-${record.messageId}`, message.full ?? false, delayMs / 1000), message: { ...message, deferred } }]);
+          deps.log({ level: 'info', msg: 'work deferred', messageId: record.messageId, group, deferred, delaySeconds: Math.round(delayMs / 1000), reason: describeError(err) });
+          continue;
+        } catch (sendErr) {
+          deps.log({ level: 'warn', msg: 'could not defer; retrying as a failure', messageId: record.messageId, error: describeError(sendErr) });
+        }
+      }
       failedGroups.add(group);
       failures.push({ itemIdentifier: record.messageId });
       const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');

@@ -3,6 +3,7 @@ import type { KubeApi } from '../kube/api';
 import { isFerrysConcern, serviceRef, type ServiceClassConfig } from '../model/service';
 import { isServiceKey, serviceMessage, type WorkMessage, type WorkQueue } from '../queue/messages';
 import type { ReconcileReport, Reconciler } from '../reconcile/reconciler';
+import type { ResyncReport } from '../reconcile/resync';
 import type { LogEntry } from '../util/log';
 
 /** What a queue consumer needs, whichever host it runs in. */
@@ -15,7 +16,7 @@ export interface WorkerDeps {
 
 export type WorkResult =
   | { kind: 'reconciled'; report: ReconcileReport }
-  | { kind: 'fanned-out'; services: number }
+  | { kind: 'fanned-out'; services: number; backend: string[] }
   /** Not work ferry can do (a key no Service can have); dropped, not retried. */
   | { kind: 'dropped'; reason: string };
 
@@ -39,7 +40,10 @@ export async function processWork(message: WorkMessage, messageId: string, deps:
       return serviceMessage(namespace, name, `fanout-${messageId}-${namespace}/${name}`);
     }),
   );
-  return { kind: 'fanned-out', services: services.length };
+  // After the fan-out, so registrations never wait on EC2; a failure retries both (the
+  // Service messages deduplicate).
+  const backend = await deps.reconciler.nodesChanged();
+  return { kind: 'fanned-out', services: services.length, backend: backend.done };
 }
 
 /** A log entry for a finished message, the same in every host. */
@@ -55,7 +59,7 @@ export function describeResult(r: WorkResult): LogEntry {
         ...(r.report.message ? { message: r.report.message } : {}),
       };
     case 'fanned-out':
-      return { level: 'info', msg: 'fanned out', services: r.services };
+      return { level: 'info', msg: 'fanned out', services: r.services, ...(r.backend.length > 0 ? { backend: r.backend } : {}) };
     case 'dropped':
       return { level: 'warn', msg: 'dropped a message that is not work', reason: r.reason };
   }
@@ -66,18 +70,24 @@ export function ferryServices(services: readonly V1Service[], config: ServiceCla
   return services.filter((s) => isFerrysConcern(s, config));
 }
 
-/**
- * The periodic resync: every ferry Service gets a full drift check. The dedup id carries the
- * interval's bucket, so two resyncs of one interval (a retried schedule) queue it once.
- */
-export async function enqueueResync(deps: Pick<WorkerDeps, 'kube' | 'queue' | 'config'>, now: number, intervalMs: number): Promise<number> {
-  const bucket = Math.floor(now / intervalMs);
-  const services = ferryServices(await deps.kube.listServices(), deps.config);
-  await deps.queue.send(
-    services.map((s) => {
-      const { namespace, name } = serviceRef(s);
-      return serviceMessage(namespace, name, `resync-${bucket}-${namespace}/${name}`, true);
-    }),
-  );
-  return services.length;
+/** Log entries for one resync: the summary, then each drift and each gc deletion or failure. */
+export function describeResync(r: ResyncReport): LogEntry[] {
+  return [
+    {
+      level: 'info',
+      msg: 'resync',
+      services: r.services,
+      inSync: r.inSync,
+      changed: r.changed.length,
+      drifted: r.drifted.length,
+      deepChecks: r.deep.queued,
+      deepReads: r.deep.reads,
+      windowSeconds: r.deep.windowSeconds,
+      refused: r.refused,
+      collected: r.gc.services.length,
+    },
+    ...r.drifted.map((d): LogEntry => ({ level: 'warn', msg: 'drift', service: d.service, difference: d.difference })),
+    ...r.gc.services.map((s): LogEntry => ({ level: s.error ? 'warn' : 'info', msg: 'gc', ...s })),
+    ...(r.gc.backend.skipped ? [{ level: 'warn' as const, msg: 'backend sweep skipped', reason: r.gc.backend.skipped }] : []),
+  ];
 }

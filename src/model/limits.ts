@@ -43,3 +43,12 @@ export function isForeignOwnershipTag(key: string): boolean {
  */
 export const MAX_RECORDED_LOAD_BALANCERS = 4;
 export const MAX_RECORDED_TARGET_GROUPS = 2 * MAX_LISTENERS;
+
+/**
+ * ELBv2 reads per account and Region share one bucket: 40 tokens, refilled at 10 per second
+ * (ELB user guide, "Request throttling for the Elastic Load Balancing API"), and every other
+ * tool in the account draws on it too. ferry's deep checks (the per-Service reads a batched
+ * sweep cannot do: listeners, attributes, registered targets) are paced to average at most
+ * the configured budget, by default one read per second: a tenth of the account's refill.
+ */
+export const DEFAULT_READ_BUDGET = 1;

@@ -90,3 +90,10 @@ export interface ObservedSecurityGroup {
   tags: Record<string, string>;
   ingress: ObservedRule[];
 }
+
+/** Everything of one cluster in the Region, as the sweep reads it (see src/aws/inventory.ts). */
+export interface Inventory {
+  loadBalancers: ObservedLoadBalancer[];
+  targetGroups: ObservedTargetGroup[];
+  securityGroups: ObservedSecurityGroup[];
+}

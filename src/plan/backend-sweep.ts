@@ -44,3 +44,21 @@ export function planBackendSweep(input: BackendSweepInput): Action[] {
   }
   return actions.sort((a, b) => a.phase - b.phase);
 }
+
+/**
+ * The other cluster-wide half, for a node change: every rule some Service needs, on every
+ * group of the target nodes (a node of a new node group brings a group without them), from
+ * the backend group of that group's VPC. Only what is missing; only groups that exist (the
+ * first Service to need one creates it).
+ */
+export function planBackendGrants(needed: readonly BackendRule[], backendGroups: readonly ObservedSecurityGroup[], nodeGroups: readonly ObservedSecurityGroup[]): Action[] {
+  const actions: Action[] = [];
+  for (const node of nodeGroups) {
+    const backend = backendGroups.find((g) => g.vpcId === node.vpcId);
+    if (!backend) continue;
+    const have = new Set(node.ingress.filter((r) => r.sourceGroup === backend.id).map(backendKey));
+    const add = needed.filter((r) => !have.has(backendKey(r)));
+    if (add.length > 0) actions.push({ phase: Phase.Create, op: 'AuthorizeBackendIngress', groupId: node.id, group: node.name, backend: { id: backend.id }, rules: add });
+  }
+  return actions;
+}

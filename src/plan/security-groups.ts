@@ -130,10 +130,10 @@ export function directRuleMarker(cluster: string, service: string): string {
   return `ferry.io/cluster=${cluster} ferry.io/service=${service}`;
 }
 
-function asObserved(r: IngressRule): ObservedRule {
+export function asObserved(r: IngressRule): ObservedRule {
   return { protocol: r.protocol, fromPort: r.port, toPort: r.port, cidr: r.cidr };
 }
 
-function ruleKey(r: ObservedRule): string {
+export function ruleKey(r: ObservedRule): string {
   return `${r.protocol}:${r.fromPort}:${r.toPort}:${r.cidr ?? `sg:${r.sourceGroup}`}`;
 }

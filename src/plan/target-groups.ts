@@ -57,7 +57,7 @@ function defaultsOf(tg: TargetGroupModel): Record<string, string> {
   return attributeDefaults(TARGET_GROUP_ATTRIBUTES, { protocol: tg.protocol, targetType: tg.targetType });
 }
 
-function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
+export function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
   return (
     a.protocol === b.protocol &&
     String(a.port) === String(b.port) &&

@@ -1,4 +1,4 @@
-import { describeError } from '../errors';
+import { describeError, isDeferral } from '../errors';
 import { backoffDelay } from '../util/backoff';
 import type { Log } from '../util/log';
 import type { QueuedMessage, WorkMessage, WorkQueue } from './messages';
@@ -25,6 +25,8 @@ interface Pending {
   message: WorkMessage;
   id: string;
   failures: number;
+  /** Times it was deferred (throttled, in progress): these count toward no limit. */
+  deferrals: number;
   notBefore: number;
 }
 
@@ -35,6 +37,7 @@ interface Pending {
  * run in parallel on `workers` workers. Failures retry with exponential backoff.
  */
 export class MemoryWorkQueue implements WorkQueue {
+  readonly delays = true;
   private readonly waiting = new Map<string, Pending>();
   private readonly running = new Set<string>();
   private readonly order: string[] = [];
@@ -48,7 +51,8 @@ export class MemoryWorkQueue implements WorkQueue {
   constructor(private readonly options: MemoryQueueOptions) {}
 
   async send(messages: readonly QueuedMessage[]): Promise<void> {
-    for (const m of messages) this.add(m.group, m.message, 0);
+    const now = Date.now();
+    for (const m of messages) this.add(m.group, m.message, 0, m.delaySeconds ? now + m.delaySeconds * 1000 : 0);
     this.pump();
   }
 
@@ -74,16 +78,17 @@ export class MemoryWorkQueue implements WorkQueue {
     this.settleIdle();
   }
 
-  private add(group: string, message: WorkMessage, failures: number, notBefore = 0): void {
+  private add(group: string, message: WorkMessage, failures: number, notBefore = 0, deferrals = 0): void {
     if (this.stopped) return;
     const existing = this.waiting.get(group);
     if (existing) {
       existing.message = merge(existing.message, message);
       existing.failures = Math.min(existing.failures, failures);
+      existing.deferrals = Math.min(existing.deferrals, deferrals);
       existing.notBefore = Math.min(existing.notBefore, notBefore);
       return;
     }
-    this.waiting.set(group, { message, id: `m${++this.sequence}`, failures, notBefore });
+    this.waiting.set(group, { message, id: `m${++this.sequence}`, failures, deferrals, notBefore });
     this.order.push(group);
   }
 
@@ -127,6 +132,15 @@ export class MemoryWorkQueue implements WorkQueue {
     try {
       await this.options.process(item.message, item.id);
     } catch (err) {
+      if (isDeferral(err)) {
+        // Throttled, or waiting on AWS (an adoption's health checks): back off, spread out,
+        // but never give up on it.
+        const deferrals = item.deferrals + 1;
+        const delay = backoffDelay({ baseMs: this.options.backoffMs ?? 1000, maxMs: this.options.maxBackoffMs ?? 300_000, jitter: true }, deferrals, err);
+        this.options.log?.({ level: 'info', msg: 'work deferred', group, deferrals, delayMs: delay, reason: describeError(err) });
+        this.add(group, item.message, item.failures, Date.now() + delay, deferrals);
+        return;
+      }
       const failures = item.failures + 1;
       if (failures >= (this.options.maxFailures ?? DEFAULT_MAX_FAILURES)) {
         this.deadLetters++;
@@ -135,7 +149,7 @@ export class MemoryWorkQueue implements WorkQueue {
       }
       const delay = backoffDelay({ baseMs: this.options.backoffMs ?? 1000, maxMs: this.options.maxBackoffMs ?? 300_000 }, failures, err);
       this.options.log?.({ level: 'warn', msg: 'work failed; retrying', group, failures, delayMs: delay, error: describeError(err) });
-      this.add(group, item.message, failures, Date.now() + delay);
+      this.add(group, item.message, failures, Date.now() + delay, item.deferrals);
     } finally {
       this.running.delete(group);
       this.active--;

@@ -7,7 +7,8 @@
  * per Service in that Service's group.
  */
 export type WorkMessage =
-  | { kind: 'service'; namespace: string; name: string; full?: boolean }
+  /** `deferred`: how many times it came back throttled or in progress (its backoff grows with it). */
+  | { kind: 'service'; namespace: string; name: string; full?: boolean; deferred?: number }
   | { kind: 'fanout'; reason: string };
 
 export interface QueuedMessage {
@@ -16,7 +17,15 @@ export interface QueuedMessage {
   group: string;
   /** SQS FIFO MessageDeduplicationId: at most 128 characters. */
   dedupId: string;
+  /**
+   * Hold the message back this long (at most 900 s, SQS's limit): how the resync paces deep
+   * checks across however many consumers run them.
+   */
+  delaySeconds?: number;
 }
+
+/** SQS holds a message back at most 15 minutes. */
+export const MAX_DELAY_SECONDS = 900;
 
 export const FANOUT_GROUP = 'ferry.io/fanout';
 
@@ -29,11 +38,12 @@ export function isServiceKey(namespace: string, name: string): boolean {
   return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace) && /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name);
 }
 
-export function serviceMessage(namespace: string, name: string, dedupId: string, full = false): QueuedMessage {
+export function serviceMessage(namespace: string, name: string, dedupId: string, full = false, delaySeconds = 0): QueuedMessage {
   return {
     message: { kind: 'service', namespace, name, ...(full ? { full } : {}) },
     group: `${namespace}/${name}`,
     dedupId: dedupSafe(dedupId),
+    ...(delaySeconds > 0 ? { delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds)) } : {}),
   };
 }
 
@@ -65,7 +75,8 @@ export function decodeMessage(body: string): WorkMessage | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const m = v as Record<string, unknown>;
   if (m.kind === 'service' && typeof m.namespace === 'string' && typeof m.name === 'string' && isServiceKey(m.namespace, m.name)) {
-    return { kind: 'service', namespace: m.namespace, name: m.name, ...(m.full === true ? { full: true } : {}) };
+    const deferred = Number.isInteger(m.deferred) && (m.deferred as number) > 0 ? Math.min(m.deferred as number, 1000) : undefined;
+    return { kind: 'service', namespace: m.namespace, name: m.name, ...(m.full === true ? { full: true } : {}), ...(deferred ? { deferred } : {}) };
   }
   if (m.kind === 'fanout' && typeof m.reason === 'string') return { kind: 'fanout', reason: m.reason };
   return undefined;
@@ -74,4 +85,6 @@ export function decodeMessage(body: string): WorkMessage | undefined {
 /** Where queued work goes: SQS FIFO in Lambda, an in-process queue in `ferry controller`. */
 export interface WorkQueue {
   send(messages: readonly QueuedMessage[]): Promise<void>;
+  /** Whether `delaySeconds` is honoured (SQS FIFO cannot delay one message: it takes a delay queue). */
+  readonly delays?: boolean;
 }

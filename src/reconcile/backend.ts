@@ -11,7 +11,8 @@ import { serviceRef, wantsLoadBalancer } from '../model/service';
 import { TAG_CLUSTER, TAG_RESOURCE, serviceKey } from '../model/tags';
 import type { BackendRule } from '../model/types';
 import { describeAction } from '../plan/actions';
-import { planBackendSweep } from '../plan/backend-sweep';
+import { planBackendGrants, planBackendSweep } from '../plan/backend-sweep';
+import { readNodeGroups } from '../aws/observe-backend';
 
 export interface BackendSweepReport {
   done: string[];
@@ -71,4 +72,45 @@ async function sweep(kube: KubeApi, aws: AwsClients, config: ClusterConfig, load
     }
   }
   return { done };
+}
+
+/**
+ * A node joined or left: the rules every Service needs go onto the target nodes' groups once
+ * for the whole cluster (a few EC2 reads, however many Services), so that each Service's own
+ * reconcile of the change needs only its registrations.
+ */
+export async function grantBackend(kube: KubeApi, aws: AwsClients, config: ClusterConfig): Promise<BackendSweepReport> {
+  const [services, nodes] = await Promise.all([kube.listServices(), kube.listNodes()]);
+  const needed = new Map<string, BackendRule>();
+  const targets = new Set<string>();
+  let nodeGroupTag: string | undefined;
+  for (const service of services) {
+    if (!wantsLoadBalancer(service, config)) continue;
+    let spec;
+    try {
+      spec = buildModel(service, nodes, config).loadBalancer;
+    } catch {
+      continue; // its own reconcile says why
+    }
+    const backend = spec?.backend;
+    if (!spec || !backend || spec.targetGroups[0]?.targetType !== 'instance') continue;
+    nodeGroupTag = backend.nodeGroupTag;
+    for (const rule of backend.rules) needed.set(backendKey(rule), rule);
+    for (const tg of spec.targetGroups) for (const t of tg.targets) targets.add(t.id);
+  }
+  if (!nodeGroupTag || targets.size === 0) return { done: [] };
+  try {
+    const [backendGroups, nodeGroups] = await Promise.all([
+      describeSecurityGroups(aws, [
+        { Name: `tag:${TAG_CLUSTER}`, Values: [config.clusterName] },
+        { Name: `tag:${TAG_RESOURCE}`, Values: [BACKEND_RESOURCE] },
+      ]),
+      readNodeGroups(aws, { targetType: 'instance', targets: [...targets].sort(), nodeGroupTag }),
+    ]);
+    const actions = planBackendGrants([...needed.values()], backendGroups, nodeGroups.groups);
+    const none = { scope: 'full' as const, loadBalancers: [], targetGroups: [], securityGroups: [] };
+    return { done: (await apply(aws, actions, none)).done.map(describeAction) };
+  } catch (err) {
+    throw classifyAwsError(err, "open the nodes' security groups to the load balancers");
+  }
 }

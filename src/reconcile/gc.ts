@@ -1,7 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { apply } from '../aws/apply';
 import type { AwsClients } from '../aws/clients';
-import { inventory, type Inventory } from '../aws/inventory';
+import { inventory, readAttributes, type Inventory } from '../aws/inventory';
 import { describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
 import type { ClusterConfig } from '../model/build';
@@ -26,21 +26,26 @@ export interface GcReport {
 /**
  * Deletes this cluster's load balancers, target groups and security groups whose Service no
  * longer exists or no longer wants one (and holds no finalizer, which would mean a reconcile
- * is about to clean up itself). Resources without this cluster's ownership tag are never
+ * is about to clean up itself), and the strays the sweep found: a live Service's target
+ * groups that neither its model nor its record names and no load balancer uses. Resources without this cluster's ownership tag are never
  * looked at twice. Deletion reuses the reconcile's own planner with the empty model, so the
  * order is the same (load balancers, then target groups, then security groups) and
  * `ferry.io/deletion-protection` is respected: a protected orphan is reported, not deleted.
  */
-export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: GcOptions): Promise<GcReport> {
+export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: GcOptions, swept?: Swept): Promise<GcReport> {
   const scoped = aws.scoped({ concurrency: options.awsConcurrency });
-  const [services, owned] = await Promise.all([kube.listServices(), inventory(scoped, options.clusterName)]);
+  // AWS before the cluster: whatever a reconcile creates after the sweep's read was named in
+  // its Service's record before it was created, so the list below sees it claimed.
+  const owned = swept?.owned ?? (await inventory(scoped, options.clusterName));
+  const services = swept?.services ?? (await kube.listServices());
   const byKey = new Map(services.map((s) => [serviceKey(serviceRef(s)), s]));
-  const orphans = groupOrphans(owned, byKey, options);
+  const orphans = groupOrphans(owned, byKey, options, swept?.strays ?? []);
 
   const report: GcReport = { services: [], backend: { done: [] } };
-  for (const [key, observed] of orphans) {
+  for (const [key, found] of orphans) {
     const [namespace = '', name = ''] = key.split('/');
     try {
+      const observed = { ...found, loadBalancers: await readAttributes(scoped, found.loadBalancers) };
       const model = { service: { namespace, name, uid: '' }, loadBalancer: null, deletionProtection: true };
       const actions = plan(model, { scope: 'full', ...observed }, { cluster: options.clusterName, service: key });
       await apply(scoped, actions, { scope: 'full', ...observed });
@@ -57,7 +62,16 @@ export async function collectGarbage(kube: KubeApi, aws: AwsClients, options: Gc
   return report;
 }
 
-function groupOrphans(owned: Inventory, services: Map<string, V1Service>, options: GcOptions): Map<string, Inventory> {
+/** What the resync's sweep already read, so that gc spends no call of its own on it. */
+export interface Swept {
+  owned: Inventory;
+  services: V1Service[];
+  /** ARNs of resources of live Services that no Service names any more (see findDrift). */
+  strays: readonly string[];
+}
+
+function groupOrphans(owned: Inventory, services: Map<string, V1Service>, options: GcOptions, strays: readonly string[]): Map<string, Inventory> {
+  const stray = new Set(strays);
   const isOrphan = (key: string | undefined) => {
     if (key === undefined) return false;
     const service = services.get(key);
@@ -74,7 +88,9 @@ function groupOrphans(owned: Inventory, services: Map<string, V1Service>, option
       // The backend group serves the whole cluster; sweepBackend decides when it goes.
       if (resource.tags[TAG_RESOURCE] === BACKEND_RESOURCE) continue;
       const key = resource.tags[TAG_SERVICE];
-      if (isOrphan(key)) (groupOf(key!)[kind] as Array<typeof resource>).push(resource);
+      if (isOrphan(key) || (key !== undefined && stray.has('arn' in resource ? resource.arn : resource.id))) {
+        (groupOf(key!)[kind] as Array<typeof resource>).push(resource);
+      }
     }
   }
   return groups;

@@ -1,19 +1,22 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { apply } from '../aws/apply';
+import { apply, type ApplyResult } from '../aws/apply';
+import { awsErrorCode, isThrottling } from '../aws/errors';
 import type { AwsClients } from '../aws/clients';
 import { observe, observeTargets } from '../aws/observe';
 import type { NodeGroupsRequest } from '../aws/observe-backend';
 import type { ObservedState } from '../model/observed';
-import { ConfigError, ConflictError, DeadlineError, InProgressError, OwnershipError, describeError } from '../errors';
+import { ConfigError, ConflictError, DeadlineError, InProgressError, OwnershipError, ThrottledError, describeError } from '../errors';
 import type { KubeApi } from '../kube/api';
 import { buildModel, type ClusterConfig } from '../model/build';
 import { checkpointOf, formatCheckpoint, type Checkpoint } from '../model/checkpoint';
-import { FINALIZER, hasFinalizer, isFerrysClass, isFerrysConcern } from '../model/service';
+import { REGISTERED_ANNOTATION, formatRegistered, observedFromRecord, readRegistered } from '../model/registered';
+import { aliasWarnings } from '../model/alias-resolution';
+import { FINALIZER, hasFinalizer, isFerrysClass, isFerrysConcern, servedByAnother } from '../model/service';
 import { serviceKey } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
 import type { Action } from '../plan/actions';
 import { planWithProgress } from '../plan/plan';
-import { sweepBackend } from './backend';
+import { grantBackend, sweepBackend, type BackendSweepReport } from './backend';
 import {
   CHECKPOINT_ANNOTATION,
   RESOURCES_ANNOTATION,
@@ -26,6 +29,9 @@ import {
 } from '../model/record';
 
 const MAX_CONFLICT_ATTEMPTS = 3;
+
+/** What a registration answers when the record of a target group no longer matches AWS. */
+const STALE_RECORD = new Set(['TargetGroupNotFound', 'InvalidTarget', 'ValidationError']);
 
 export interface ReconcilerOptions extends ClusterConfig {
   /** Limits subnet discovery to one VPC. */
@@ -94,6 +100,7 @@ export class Reconciler {
     const budget = this.options.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS;
     const ms = Math.max(0, Math.min(budget, (opts.deadline ?? Infinity) - Date.now()));
     const deadline = new AbortController();
+    const throttledBefore = this.aws.calls.throttledAttempts;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -107,10 +114,25 @@ export class Reconciler {
       const aws = this.aws.scoped({ concurrency: this.options.awsConcurrency, signal: deadline.signal });
       return await Promise.race([this.attempt(namespace, name, key, aws, opts.full ?? false), expired]);
     } catch (err) {
-      throw deadline.signal.aborted ? deadline.signal.reason : err;
+      const cause = deadline.signal.aborted ? deadline.signal.reason : err;
+      // Throttled reads (observe) surface as raw SDK errors, and a reconcile that spent its
+      // time in throttling backoff runs out of it: both are the account's rate, not the work.
+      const throttled = isThrottling(cause) || (cause instanceof DeadlineError && this.aws.calls.throttledAttempts > throttledBefore);
+      if (throttled && !(cause instanceof ThrottledError)) {
+        throw new ThrottledError(`reconcile of ${key}: AWS throttled it past the SDK's retries: ${describeError(cause)}`, { cause, retryAfterMs: 10_000 });
+      }
+      throw cause;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A node joined or left: the nodes' security groups get what every Service needs, once for
+   * the cluster (each Service's own reconcile of the change then only registers).
+   */
+  async nodesChanged(): Promise<BackendSweepReport> {
+    return grantBackend(this.kube, this.aws.scoped({ concurrency: this.options.awsConcurrency }), this.options);
   }
 
   private async attempt(namespace: string, name: string, key: string, aws: AwsClients, full: boolean): Promise<ReconcileReport> {
@@ -118,6 +140,10 @@ export class Reconciler {
       const service = await this.kube.getService(namespace, name);
       if (!service) return { service: key, outcome: 'absent', actions: [] };
       if (!isFerrysConcern(service, this.options)) {
+        const other = servedByAnother(service);
+        if (other) {
+          await this.event(service, 'Normal', 'ServedByAnotherController', `ferry leaves this Service alone: ${other}; add ferry.io/adopt-load-balancer to take over its load balancer (docs/migration.md)`);
+        }
         return { service: key, outcome: 'ignored', actions: [] };
       }
       try {
@@ -139,7 +165,7 @@ export class Reconciler {
     }
   }
 
-  private async converge(service: V1Service, key: string, aws: AwsClients, full: boolean): Promise<ReconcileReport> {
+  private async converge(service: V1Service, key: string, aws: AwsClients, full: boolean, useRecord = true): Promise<ReconcileReport> {
     const nodes = isFerrysClass(service, this.options) ? await this.kube.listNodes() : [];
     const model = buildModel(service, nodes, this.options);
     const spec = model.loadBalancer;
@@ -150,7 +176,11 @@ export class Reconciler {
     }
 
     const desired = desiredNames(spec);
-    const observed = await this.observe(aws, model, record, desired, checkpoint, full);
+    // Only the registrations can differ when the rest of the model is as last applied: the
+    // record of what is registered then replaces every read.
+    const onlyTargets = !full && checkpoint !== undefined && record.checkpoint?.spec === checkpoint.spec;
+    const recorded = onlyTargets && spec && useRecord ? observedFromRecord(spec, readRegistered(service)) : undefined;
+    const observed = recorded ?? (await this.observe(aws, model, record, desired, checkpoint, full, onlyTargets));
     const { actions, pending } = planWithProgress(model, observed, { cluster: this.options.clusterName, service: key, ...(this.options.vpcId ? { vpcId: this.options.vpcId } : {}) });
 
     if (actions.length > 0) {
@@ -158,8 +188,18 @@ export class Reconciler {
       // apply may create (so an interrupted apply is found again).
       service = await this.prepare(service, spec !== null, unionNames(record.resources, desired), record.resources);
       await this.event(service, 'Normal', spec ? 'EnsuringLoadBalancer' : 'DeletingLoadBalancer', spec ? 'Ensuring load balancer' : 'Deleting load balancer');
+      // Said when ferry acts on the Service, not on every look at it.
+      const unsupported = spec ? aliasWarnings(service) : [];
+      if (unsupported.length > 0) await this.event(service, 'Warning', 'UnsupportedAnnotation', `Annotations ferry does not honour as written: ${unsupported.join('; ')}`);
     }
-    const result = await apply(aws, actions, observed);
+    let result: ApplyResult;
+    try {
+      result = await apply(aws, actions, observed);
+    } catch (err) {
+      // A group deleted or changed behind ferry's back: the record was stale, so read AWS.
+      if (recorded && STALE_RECORD.has(awsErrorCode((err as Error).cause) ?? '')) return this.converge(service, key, aws, full, false);
+      throw err;
+    }
 
     if (!spec) {
       // The last Service that needed the nodes' backend rules takes them along, before it is
@@ -176,7 +216,7 @@ export class Reconciler {
       const interval = spec.targetGroups[0]?.healthCheck.intervalSeconds ?? 10;
       throw new InProgressError(`Adopting load balancer ${spec.name}: ${pending.join('; ')}`, { retryAfterMs: interval * 1000 });
     }
-    service = await this.finishEnsure(service, hostname, checkpoint!, desired);
+    service = await this.finishEnsure(service, hostname, checkpoint!, desired, formatRegistered(spec, result.targetGroupArns));
     if (actions.length > 0) {
       const onlyTargets = actions.every((a) => a.op === 'RegisterTargets' || a.op === 'DeregisterTargets');
       await this.event(
@@ -196,6 +236,7 @@ export class Reconciler {
     desired: ResourceNames,
     checkpoint: Checkpoint | undefined,
     full: boolean,
+    onlyTargets: boolean,
   ): Promise<ObservedState> {
     const spec = model.loadBalancer;
     const request = {
@@ -211,8 +252,7 @@ export class Reconciler {
       ...(spec?.backend ? { backend: nodeGroupsRequest(spec) } : {}),
       ...(spec?.adopt ? { adopting: true } : {}),
     };
-    // Only the registrations can differ when the rest of the model is as last applied.
-    if (!full && checkpoint && record.checkpoint?.spec === checkpoint.spec) {
+    if (onlyTargets) {
       const narrow = await observeTargets(aws, { ...request, targetGroupNames: desired.targetGroups });
       if (narrow) return narrow;
     }
@@ -230,13 +270,23 @@ export class Reconciler {
   }
 
   /** Status first, checkpoint last: a crash in between leaves no checkpoint, so the next reconcile re-checks. */
-  private async finishEnsure(service: V1Service, hostname: string | undefined, checkpoint: Checkpoint, names: ResourceNames): Promise<V1Service> {
+  private async finishEnsure(
+    service: V1Service,
+    hostname: string | undefined,
+    checkpoint: Checkpoint,
+    names: ResourceNames,
+    registered: string | undefined,
+  ): Promise<V1Service> {
     if (hostname && currentHostname(service) !== hostname) {
       service = await this.kube.patchServiceStatus(service, { loadBalancer: { ingress: [{ hostname }] } });
     }
-    const annotations = { [CHECKPOINT_ANNOTATION]: formatCheckpoint(checkpoint), [RESOURCES_ANNOTATION]: formatResources(names) };
+    const annotations = {
+      [CHECKPOINT_ANNOTATION]: formatCheckpoint(checkpoint),
+      [RESOURCES_ANNOTATION]: formatResources(names),
+      [REGISTERED_ANNOTATION]: registered ?? null,
+    };
     const current = service.metadata?.annotations ?? {};
-    if (Object.entries(annotations).every(([k, v]) => current[k] === v)) return service;
+    if (Object.entries(annotations).every(([k, v]) => (current[k] ?? null) === v)) return service;
     return this.kube.patchServiceMetadata(service, { annotations });
   }
 
@@ -248,7 +298,7 @@ export class Reconciler {
       await this.kube.patchServiceMetadata(service, {
         finalizers: (service.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER),
         resourceVersion: service.metadata?.resourceVersion,
-        annotations: { [CHECKPOINT_ANNOTATION]: null, [RESOURCES_ANNOTATION]: null },
+        annotations: { [CHECKPOINT_ANNOTATION]: null, [RESOURCES_ANNOTATION]: null, [REGISTERED_ANNOTATION]: null },
       });
     }
     if (didDelete) await this.event(service, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');

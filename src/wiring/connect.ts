@@ -3,6 +3,7 @@ import type { FerryConfig } from '../config/env';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
 import { Reconciler } from '../reconcile/reconciler';
+import type { ResyncOptions } from '../reconcile/resync';
 
 /** The wired-up core for one process: Kubernetes, AWS and the reconciler over them. */
 export interface Ferry {
@@ -25,4 +26,17 @@ export function connect(config: FerryConfig, kc: KubeConfig = loadKubeConfig(con
     ...(config.vpcId ? { vpcId: config.vpcId } : {}),
   });
   return { config, kube, aws, reconciler, close: () => aws.destroy() };
+}
+
+/** The resync's settings from configuration, for the run at `now` (the schedule's time). */
+export function resyncOptions(config: FerryConfig, now: number): ResyncOptions {
+  return {
+    clusterName: config.clusterName,
+    claimUnclassedServices: config.claimUnclassedServices,
+    nodeHealthPort: config.nodeHealthPort,
+    awsConcurrency: config.awsConcurrency,
+    readBudget: config.readBudget,
+    intervalSeconds: config.resyncIntervalSeconds,
+    now,
+  };
 }

@@ -44,8 +44,8 @@ const COMMANDS: Array<[command: string, flags: string[], environment: string[]]>
   ['local', ['--keep', '--kernel'], ['FERRY_CLUSTER_NAME', 'KUBECONFIG', 'AWS_ENDPOINT_URL']],
   [
     'controller',
-    ['--listen', '--tls-cert', '--tls-key', '--tls-san', '--token', '--workers', '--resync', '--watch'],
-    [...RECONCILER_ENV, 'FERRY_WEBHOOK_TOKEN', 'FERRY_CONTROLLER_USERNAMES', 'FERRY_LOG_LEVEL'],
+    ['--listen', '--tls-cert', '--tls-key', '--tls-san', '--token', '--workers', '--resync', '--read-budget', '--watch'],
+    [...RECONCILER_ENV, 'FERRY_READ_BUDGET', 'FERRY_WEBHOOK_TOKEN', 'FERRY_CONTROLLER_USERNAMES', 'FERRY_LOG_LEVEL'],
   ],
   ['migrate', ['--file', '--class', '--adopt'], ['KUBECONFIG']],
   ['manifests', ['--webhook-url', '--token', '--ca-bundle', '--namespace', '--image', '--agent-image', '--agent-mode', '--no-agent'], []],

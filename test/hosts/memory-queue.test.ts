@@ -1,3 +1,4 @@
+import { ThrottledError } from '../../src/errors';
 import { MemoryWorkQueue } from '../../src/queue/memory';
 import { fanoutMessage, serviceMessage, type WorkMessage } from '../../src/queue/messages';
 
@@ -24,6 +25,32 @@ describe('the in-process queue', () => {
     await queue.idle();
     expect(overlap).toBe(0);
     expect(parallel).toBeGreaterThan(1);
+  });
+
+  test('throttled work is deferred however often, never dropped: deferrals count toward no limit', async () => {
+    let tries = 0;
+    const queue = new MemoryWorkQueue({
+      workers: 1,
+      backoffMs: 1,
+      maxBackoffMs: 2,
+      maxFailures: 2,
+      process: async () => {
+        if (++tries < 6) throw new ThrottledError('Throttling: Rate exceeded');
+      },
+    });
+    await queue.send([serviceMessage('default', 'busy', 'b')]);
+    await queue.idle();
+    expect(tries).toBe(6);
+    expect(queue.deadLetters).toBe(0);
+  });
+
+  test('a delayed message waits its delay', async () => {
+    const ran: number[] = [];
+    const queue = new MemoryWorkQueue({ workers: 1, process: async () => void ran.push(Date.now()) });
+    const sent = Date.now();
+    await queue.send([serviceMessage('default', 'later', 'l', true, 1)]);
+    await queue.idle();
+    expect(ran[0]! - sent).toBeGreaterThanOrEqual(990);
   });
 
   test('a message that always fails is dropped after maxFailures tries, and the other Services go on', async () => {

@@ -85,7 +85,7 @@ describe('FerryController queue', () => {
   });
 
   it('feeds the reconciler in batches with partial failures and a concurrency cap', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(controller.queue),
       FunctionName: ref(controller.reconcilerFunction),
@@ -93,6 +93,20 @@ describe('FerryController queue', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 5 },
     });
+  });
+
+  it('holds paced and deferred work in a standard delay queue that the resync forwards into the work queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(controller.delayQueue),
+      FunctionName: ref(controller.resyncFunction),
+      BatchSize: 10,
+    });
+    const env = (fn: lambda.IFunction) => functionProps(fn).Environment.Variables;
+    for (const fn of [controller.reconcilerFunction, controller.resyncFunction]) expect(env(fn).FERRY_DELAY_QUEUE_URL).toEqual(ref(controller.delayQueue));
+    expect(env(controller.resyncFunction).FERRY_READ_BUDGET).toBe('1');
+    const halved = synthController({ readBudget: 0.5 });
+    expect(halved.template.toJSON().Resources[idOf(halved.controller.resyncFunction)].Properties.Environment.Variables.FERRY_READ_BUDGET).toBe('0.5');
+    expect(() => synthController({ readBudget: 20 })).toThrow('readBudget=20 is invalid; accepted: a number from 0.01 to 10');
   });
 });
 
@@ -170,11 +184,13 @@ describe('FerryController permissions', () => {
     expect(secret).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: ref(controller.kubeconfigSecret) })]);
   });
 
-  it('lets the resync send (not consume), read the kubeconfig, and manage load balancers for orphan collection', () => {
+  it('lets the resync send to the work queue (consuming only the delay queue), read the kubeconfig, and manage load balancers for orphan collection', () => {
     const actions = actionsOf(controller.resyncFunction);
     expect(actions).toContain('sqs:SendMessage');
-    expect(actions).not.toContain('sqs:ReceiveMessage');
+    const receive = statementsOf(controller.resyncFunction).filter((s) => asArray(s.Action).includes('sqs:ReceiveMessage'));
+    expect(receive.map((s) => s.Resource)).toEqual([arnOf(controller.delayQueue)]);
     expect(actions).toContain('elasticloadbalancing:DeleteLoadBalancer');
+    expect(actions).toContain('tag:GetResources');
   });
 
   it('attaches the three load-balancer and network policies to the reconciler and resync only', () => {

@@ -66,10 +66,10 @@ describe('load-balancer IAM policy', () => {
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
-  it('puts only Describe calls on Resource "*"', () => {
+  it('puts only read calls on Resource "*"', () => {
     const starred = statements.filter((s) => [s.Resource].flat().includes('*'));
-    expect(starred.map((s) => s.Sid)).toEqual(['DescribeLoadBalancing', 'DescribeNetwork']);
-    for (const a of starred.flatMap((s) => [s.Action].flat())) expect(a).toMatch(/^(elasticloadbalancing|ec2):Describe[A-Za-z]+$/);
+    expect(starred.map((s) => s.Sid)).toEqual(['DescribeLoadBalancing', 'FindTaggedResources', 'DescribeNetwork']);
+    for (const a of starred.flatMap((s) => [s.Action].flat())) expect(a).toMatch(/^((elasticloadbalancing|ec2):Describe[A-Za-z]+|tag:GetResources)$/);
     for (const a of READ_ACTIONS) expect(allow(a, '*')).toBe(true);
   });
 

@@ -3,14 +3,29 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
+  DeleteListenerCommand,
+  DeleteTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { inventory } from '../../src/aws/inventory';
+import { buildModel } from '../../src/model/build';
+import { deepCheckReads } from '../../src/plan/budget';
 import type { ActionOf } from '../../src/plan/actions';
 import { startWorld, type World } from '../support/world';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const ELBV2_READS = new Set([
+  'DescribeLoadBalancers',
+  'DescribeLoadBalancerAttributes',
+  'DescribeListeners',
+  'DescribeListenerCertificates',
+  'DescribeListenerAttributes',
+  'DescribeTargetGroups',
+  'DescribeTargetGroupAttributes',
+  'DescribeTargetHealth',
+  'DescribeTags',
+]);
 
 /**
  * One Service through its whole life, with the real SDK and client-node over HTTP:
@@ -21,6 +36,16 @@ describe('a LoadBalancer Service from creation to deletion', () => {
   let world: World;
   const calls = () => world.aws.calls.byOperation();
   const writes = () => Object.fromEntries(Object.entries(calls()).filter(([op]) => !op.startsWith('Describe')));
+  /** Every target group of the Service holds exactly these instances. */
+  const expectRegistered = async (ids: string[]) => {
+    const [lb] = (await world.aws.elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
+    const groups = (await world.aws.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb!.LoadBalancerArn }))).TargetGroups!;
+    expect(groups).toHaveLength(2);
+    for (const g of groups) {
+      const health = await world.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: g.TargetGroupArn }));
+      expect(health.TargetHealthDescriptions!.map((d) => d.Target!.Id).sort()).toEqual([...ids].sort());
+    }
+  };
 
   beforeAll(async () => {
     world = await startWorld({ nodes: 3 });
@@ -75,21 +100,49 @@ describe('a LoadBalancer Service from creation to deletion', () => {
     expect(world.aws.calls.total()).toBe(0);
   });
 
-  test('--full compares everything with read calls only', async () => {
+  test('--full compares everything with read calls only, as many ELBv2 reads as the resync budgets for it', async () => {
+    world.aws.calls.reset();
     const report = await world.reconcile('web', true);
     expect(report.outcome).toBe('in-sync');
-    expect(world.aws.calls.total()).toBeGreaterThan(0);
     expect(writes()).toEqual({});
+    const service = await world.core.readNamespacedService({ namespace: 'default', name: 'web' });
+    const spec = buildModel(service, (await world.core.listNode()).items, world.options).loadBalancer!;
+    const elbv2Reads = Object.entries(calls()).filter(([op]) => ELBV2_READS.has(op)).reduce((n, [, c]) => n + c, 0);
+    expect(elbv2Reads).toBe(deepCheckReads(spec));
   });
 
-  test('a node added costs one RegisterTargets per target group and no other write', async () => {
+  test('a node added costs one RegisterTargets per target group and not a single read', async () => {
     await world.addNode();
     world.aws.calls.reset();
     const report = await world.reconcile('web');
     expect(report.outcome).toBe('ensured');
-    expect(writes()).toEqual({ RegisterTargets: 2 });
+    expect(calls()).toEqual({ RegisterTargets: 2 });
     const events = await world.core.listNamespacedEvent({ namespace: 'default' });
     expect(events.items.map((e) => e.reason)).toContain('UpdatedLoadBalancer');
+    await expectRegistered(world.seeded.instances.map((i) => i.id));
+  });
+
+  test('a node removed costs one DeregisterTargets per target group and not a single read', async () => {
+    const gone = world.seeded.instances.pop()!;
+    await world.core.deleteNode({ name: (await world.core.listNode()).items.find((n) => n.spec?.providerID?.endsWith(gone.id))!.metadata!.name! });
+    world.aws.calls.reset();
+    expect((await world.reconcile('web')).outcome).toBe('ensured');
+    expect(calls()).toEqual({ DeregisterTargets: 2 });
+    await expectRegistered(world.seeded.instances.map((i) => i.id));
+  });
+
+  test('a target group deleted behind ferry\'s back: the node change reads AWS after all and repairs it', async () => {
+    const [lb] = (await world.aws.elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
+    const [first] = (await world.aws.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb!.LoadBalancerArn }))).TargetGroups!;
+    const listeners = (await world.aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb!.LoadBalancerArn }))).Listeners!;
+    const listener = listeners.find((l) => l.DefaultActions?.[0]?.TargetGroupArn === first!.TargetGroupArn)!;
+    await world.aws.elbv2.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn }));
+    await world.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: first!.TargetGroupArn }));
+    await world.addNode();
+    world.aws.calls.reset();
+    expect((await world.reconcile('web')).outcome).toBe('ensured');
+    expect(writes()).toMatchObject({ CreateTargetGroup: 1, CreateListener: 1 });
+    await expectRegistered(world.seeded.instances.map((i) => i.id));
   });
 
   test('a changed annotation is modified in place', async () => {
@@ -104,6 +157,7 @@ describe('a LoadBalancer Service from creation to deletion', () => {
 
   test('deleting the Service deletes everything and then releases the finalizer', async () => {
     await world.core.deleteNamespacedService({ namespace: 'default', name: 'web' });
+    world.aws.calls.reset();
     const report = await world.reconcile('web');
     expect(report.outcome).toBe('deleted');
     // The last Service also takes the nodes' backend rules and the backend group along.

@@ -170,6 +170,15 @@ describe('migration from LBC and CPA', () => {
     expect(nlb.subnets).toEqual(privateSubnets());
   });
 
+  test('an LBC annotation ferry cannot honour is named in a Warning Event when ferry acts on the Service', async () => {
+    await world.createService('unsupported', { loadBalancerClass: 'ferry.io/nlb' }, { [`${B}aws-load-balancer-multi-cluster-target-group`]: 'true' });
+    expect((await world.reconcile('unsupported')).outcome).toBe('ensured');
+    const events = await world.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=unsupported' });
+    const warning = events.items.find((e) => e.reason === 'UnsupportedAnnotation');
+    expect(warning?.type).toBe('Warning');
+    expect(warning?.message).toMatch(/^Annotations ferry does not honour as written: service\.beta\.kubernetes\.io\/aws-load-balancer-multi-cluster-target-group: not honoured/);
+  });
+
   describe('a Service already served by another controller is left alone', () => {
     const served = async (name: string, annotations: Record<string, string>, hostname?: string): Promise<V1Service> => {
       await world.createService(name, {}, annotations);
@@ -194,6 +203,9 @@ describe('migration from LBC and CPA', () => {
       expect(after.status).toEqual(before.status);
       expect(after.metadata?.finalizers).toEqual(before.metadata?.finalizers);
       expect(after.metadata?.annotations).toEqual(before.metadata?.annotations);
+      // It says so on the Service, once looked at.
+      const events = await world.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${name}` });
+      expect(events.items.map((e) => [e.type, e.reason])).toContainEqual(['Normal', 'ServedByAnotherController']);
 
       // The webhook sees the Service as the API server sends it on the next change.
       const sent: QueuedMessage[] = [];

@@ -12,6 +12,7 @@ import { inventory } from '../../src/aws/inventory';
 import { handler as reconcilerHandler } from '../../src/hosts/lambda/reconciler';
 import { handler as resyncHandler } from '../../src/hosts/lambda/resync';
 import { handler as webhookHandler } from '../../src/hosts/lambda/webhook';
+import type { ResyncReport } from '../../src/reconcile/resync';
 import { startSandbox, type Sandbox } from '../../src/local/sandbox';
 import { nodeFor, launchInstance } from '../../src/local/seed';
 import { review } from '../support/admission';
@@ -32,6 +33,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
   let sqs: SQSClient;
   let queueUrl: string;
   let queueArn: string;
+  let delayQueueUrl: string;
   const env = process.env;
   let reconciled: string[] = [];
 
@@ -57,6 +59,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
       )
     ).QueueUrl!;
     queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    delayQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${sandbox.cluster}-delay` }))).QueueUrl!;
     const token = await secrets.send(new CreateSecretCommand({ Name: `${sandbox.cluster}/webhook-token`, SecretString: TOKEN }));
     const kubeconfig = await secrets.send(new CreateSecretCommand({ Name: `${sandbox.cluster}/kubeconfig`, SecretString: sandbox.kubeEmulator!.kubeconfigYaml() }));
     secrets.destroy();
@@ -70,6 +73,9 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
       AWS_SECRET_ACCESS_KEY: 'test',
       FERRY_CLUSTER_NAME: sandbox.cluster,
       FERRY_QUEUE_URL: queueUrl,
+      FERRY_DELAY_QUEUE_URL: delayQueueUrl,
+      // Ten reads a second (the most allowed), so that the paced deep checks come due in seconds.
+      FERRY_READ_BUDGET: '10',
       FERRY_KUBECONFIG_SECRET_ARN: kubeconfig.ARN!,
       FERRY_WEBHOOK_TOKEN_SECRET_ARN: token.ARN!,
       FERRY_VPC_ID: sandbox.seeded.vpcId,
@@ -233,7 +239,7 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
     expect(shape('shuffled').lb.attributes?.['load_balancing.cross_zone.enabled']).toBe('true');
   });
 
-  test('the scheduled resync queues a full check of every ferry Service and finds nothing to do', async () => {
+  test('the scheduled resync spends no call on unchanged Services, paces their deep checks through the delay queue, and they find nothing to do', async () => {
     const event: ScheduledEvent = {
       version: '0',
       id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
@@ -245,11 +251,34 @@ describe('webhook → SQS FIFO → reconciler → AWS → status', () => {
       resources: ['arn:aws:events:us-east-1:123456789012:rule/ferry-resync'],
       detail: {},
     };
-    const out = await resyncHandler(event);
-    expect(out).toEqual({ queued: 4, collected: 0 });
-    // A retried schedule within the same interval queues nothing new.
-    await resyncHandler(event);
+    sandbox.awsEmulator?.clearCalls();
+    const t0 = Date.now();
+    const out = (await resyncHandler(event)) as ResyncReport;
+    if (sandbox.awsEmulator) {
+      // The sweep's batched reads (and gc's look at the nodes' groups), nothing per Service.
+      const ops = Object.keys(sandbox.awsEmulator.countCalls({ includeFailed: true }));
+      expect(ops.filter((op) => !['DescribeLoadBalancers', 'DescribeTargetGroups', 'DescribeSecurityGroups', 'GetResources', 'DescribeTags', 'SendMessageBatch'].includes(op))).toEqual([]);
+    }
+    // Four converged Services of 9 reads each fit one interval at 10 reads/s: all are due now.
+    expect(out).toMatchObject({ services: 4, inSync: 4, changed: [], drifted: [], deep: { queued: 4, reads: 36, windowSeconds: 300 } });
+    // The first checks are due at once; the rest wait in the delay queue, a read's worth apart.
+    await drain();
+    const immediate = reconciled.length;
+    expect(immediate).toBeGreaterThan(0);
+    expect(immediate).toBeLessThan(4);
+
+    const started = Date.now();
+    const forwarded: number[] = [];
+    while (immediate + forwarded.reduce((a, b) => a + b, 0) < 4 && Date.now() - started < 20_000) {
+      const due = await sqs.send(new ReceiveMessageCommand({ QueueUrl: delayQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      if (!due.Messages?.length) continue;
+      const records = due.Messages.map((m) => ({ body: m.Body! }) as SQSRecord);
+      forwarded.push(((await resyncHandler({ Records: records })) as { forwarded: number }).forwarded);
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: delayQueueUrl, Entries: due.Messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }));
+    }
+    // 36 reads at 10 a second: the last check is held back 2 s (SQS delays are whole seconds).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000);
     await drain();
     expect(reconciled.sort()).toEqual(['ordered', 'shuffled', 'sneaky', 'web']);
-  });
+  }, 30_000);
 });

@@ -2,11 +2,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Ferry } from '../../wiring/connect';
 import { describeError } from '../../errors';
 import { MemoryWorkQueue } from '../../queue/memory';
-import { collectGarbage } from '../../reconcile/gc';
+import { resync as runResync } from '../../reconcile/resync';
+import { resyncOptions } from '../../wiring/connect';
 import type { Log } from '../../util/log';
 import type { TlsPair } from '../tls';
 import { newWebhookStats, type WebhookStats } from '../webhook';
-import { describeResult, enqueueResync, processWork } from '../worker';
+import { describeResult, describeResync, processWork } from '../worker';
 import { serveWebhook } from './https';
 import { watchCluster } from './watch';
 
@@ -16,6 +17,8 @@ export interface ControllerOptions {
   token: string;
   workers: number;
   resyncIntervalMs: number;
+  /** ELBv2 reads per second the deep checks may average; default FERRY_READ_BUDGET's. */
+  readBudget?: number;
   /** Watch Services and Nodes as well as (or instead of) receiving webhooks. */
   watch: boolean;
   log: Log;
@@ -59,9 +62,9 @@ export async function startController(ferry: Ferry, kc: KubeConfig, options: Con
   });
   const resync = async () => {
     try {
-      const queued = await enqueueResync({ kube: ferry.kube, queue, config: ferry.config }, Date.now(), options.resyncIntervalMs);
-      const gc = await collectGarbage(ferry.kube, ferry.aws, ferry.config);
-      log({ level: 'info', msg: 'resync', queued, collected: gc.services.length });
+      const config = { ...ferry.config, resyncIntervalSeconds: options.resyncIntervalMs / 1000, ...(options.readBudget ? { readBudget: options.readBudget } : {}) };
+      const report = await runResync(ferry.kube, ferry.aws, queue, resyncOptions(config, Date.now()));
+      for (const entry of describeResync(report)) log(entry);
     } catch (err) {
       log({ level: 'warn', msg: 'resync failed; next interval retries', error: describeError(err) });
     }

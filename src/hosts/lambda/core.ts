@@ -34,5 +34,5 @@ async function build(): Promise<LambdaCore> {
   const kc = new KubeConfig();
   kc.loadFromString(await readSecret(secretId, () => new SecretsManagerClient({})));
   const sqs = new SQSClient({});
-  return { ...connect(config, kc), sqs, queueUrl, queue: new SqsWorkQueue(sqs, queueUrl) };
+  return { ...connect(config, kc), sqs, queueUrl, queue: new SqsWorkQueue(sqs, queueUrl, config.delayQueueUrl) };
 }

@@ -1,22 +1,27 @@
-import type { ScheduledEvent } from 'aws-lambda';
-import { collectGarbage } from '../../reconcile/gc';
-import { enqueueResync } from '../worker';
+import type { ScheduledEvent, SQSEvent } from 'aws-lambda';
+import { forwardDelayed } from '../../queue/sqs';
+import { resync, type ResyncReport } from '../../reconcile/resync';
+import { describeResync } from '../worker';
+import { resyncOptions } from '../../wiring/connect';
 import { lambdaCore } from './core';
 import { lambdaTelemetry } from './telemetry';
 
 const { log } = lambdaTelemetry('resync');
 
 /**
- * The schedule's catch-up: every ferry Service is queued for a full drift check (missed
- * webhooks are found here), then this cluster's orphaned AWS resources are collected.
+ * Two triggers. The schedule: the resync (sweep, changed Services, drift, the interval's
+ * paced deep checks, orphans; see reconcile/resync.ts). The delay queue: work that was held
+ * back (a paced deep check, a throttled reconcile) has come due and goes into its Service's
+ * FIFO group.
  */
-export async function handler(event: ScheduledEvent): Promise<{ queued: number; collected: number }> {
+export async function handler(event: ScheduledEvent | SQSEvent): Promise<ResyncReport | { forwarded: number }> {
   const core = await lambdaCore();
+  if ('Records' in event) {
+    const forwarded = await forwardDelayed(core.queue, event.Records.map((r) => r.body));
+    return { forwarded };
+  }
   const now = Date.parse(event.time ?? '') || Date.now();
-  const intervalMs = Number(process.env.FERRY_RESYNC_INTERVAL_SECONDS ?? 300) * 1000;
-  const queued = await enqueueResync(core, now, intervalMs);
-  const report = await collectGarbage(core.kube, core.aws, core.config);
-  for (const s of report.services) log({ level: s.error ? 'warn' : 'info', msg: 'gc', ...s });
-  log({ level: 'info', msg: 'resync', queued, collected: report.services.length });
-  return { queued, collected: report.services.length };
+  const report = await resync(core.kube, core.aws, core.queue, resyncOptions(core.config, now));
+  for (const entry of describeResync(report)) log(entry);
+  return report;
 }

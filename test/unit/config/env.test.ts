@@ -23,6 +23,14 @@ describe('loadConfig', () => {
     );
   });
 
+  test('the read budget takes decimals up to the account refill rate', () => {
+    const base = { FERRY_CLUSTER_NAME: 'prod', AWS_REGION: 'us-east-1' };
+    expect(loadConfig({ ...base, FERRY_READ_BUDGET: '0.5' }).readBudget).toBe(0.5);
+    expect(() => loadConfig({ ...base, FERRY_READ_BUDGET: '20' })).toThrow(
+      'FERRY_READ_BUDGET="20" is invalid; accepted: a number from 0.01 to 10 (reads per second; decimals allowed, such as 0.5)',
+    );
+  });
+
   test('a region is needed for AWS itself but not for an endpoint', () => {
     expect(() => loadConfig({ FERRY_CLUSTER_NAME: 'prod' })).toThrow(/AWS_REGION is required/);
     expect(loadConfig({ FERRY_CLUSTER_NAME: 'prod', AWS_ENDPOINT_URL: 'http://localhost:4566' }).region).toBe('us-east-1');
@@ -40,6 +48,9 @@ describe('loadConfig', () => {
       nodeHealthPort: 10256,
       controllerUsernames: ['system:serviceaccount:ferry-system:ferry-controller'],
       queueUrl: undefined,
+      delayQueueUrl: undefined,
+      readBudget: 1,
+      resyncIntervalSeconds: 300,
       kubeconfigSecretArn: undefined,
       webhookTokenSecretArn: undefined,
     });
