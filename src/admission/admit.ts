@@ -1,6 +1,7 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { FOREIGN_PREFIXES, TYPE_SUFFIX } from '../model/aliases';
 import { reviewAnnotations } from '../model/annotations';
+import { listenerLimitProblem } from '../model/limits';
 import { CHECKPOINT_ANNOTATION, RESOURCES_ANNOTATION } from '../model/record';
 import { ADOPT_ANNOTATION, isFerrysClass, isFerrysConcern, type ServiceClassConfig } from '../model/service';
 import { fanoutMessage, serviceMessage, type QueuedMessage } from '../queue/messages';
@@ -52,9 +53,12 @@ function admitService(request: AdmissionRequest, config: ServiceClassConfig, opt
   if (creatingOrUpdating && current && !fromFerry && !leaving) {
     const annotations = annotationsOf(request.object);
     const keys = Object.keys(annotations);
-    const checked = isFerrysClass(current, config) ? reviewAnnotations(annotations, keys, current) : { problems: [], warnings: [] };
+    const ferrys = isFerrysClass(current, config);
+    const checked = ferrys ? reviewAnnotations(annotations, keys, current) : { problems: [], warnings: [] };
+    const tooManyPorts = ferrys && current.spec?.type === 'LoadBalancer' ? listenerLimitProblem(portNumbers(request.object)) : undefined;
     const problems = [
       ...recordProblems(annotations, keys, request.oldObject ? annotationsOf(request.oldObject) : undefined, request.userInfo.username, options.controllerUsernames),
+      ...(tooManyPorts ? [tooManyPorts] : []),
       ...checked.problems,
     ];
     if (problems.length > 0) {
@@ -153,6 +157,16 @@ function sameBag(x: readonly string[], y: readonly string[]): boolean {
 function sameRecord(x: Readonly<Record<string, unknown>>, y: Readonly<Record<string, unknown>>): boolean {
   const keys = Object.keys(x);
   return keys.length === Object.keys(y).length && keys.every((k) => Object.hasOwn(y, k) && x[k] === y[k]);
+}
+
+/** How many distinct port numbers the Service asks for: one listener each. */
+function portNumbers(o: unknown): number {
+  const numbers = new Set<number>();
+  for (const p of array(record(record(o).spec).ports)) {
+    const port = record(p).port;
+    if (typeof port === 'number') numbers.add(port);
+  }
+  return numbers.size;
 }
 
 /** uid + resourceVersion + operation: one message per committed change, duplicates dropped by SQS. */

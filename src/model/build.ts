@@ -2,7 +2,7 @@ import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { ConfigError } from '../errors';
 import { adoptedName, parseAnnotations, type Annotations } from './annotations';
 import { buildHealthCheck } from './health-check';
-import { MAX_LISTENERS } from './limits';
+import { listenerLimitProblem } from './limits';
 import { loadBalancerName } from './names';
 import { candidateNodes, defaultTargetType, targetIds } from './nodes';
 import { groupPorts, listenerProtocol, unknownPorts } from './ports';
@@ -58,11 +58,8 @@ function buildSpec(service: V1Service, ref: ServiceRef, nodes: readonly V1Node[]
   const ann = parseAnnotations(service.metadata?.annotations, service);
   const cluster = config.clusterName;
   const groups = groupPorts(spec.ports ?? [], spec.allocateLoadBalancerNodePorts !== false);
-  if (groups.length > MAX_LISTENERS) {
-    throw new ConfigError(
-      `spec.ports asks for ${groups.length} listeners; a Network Load Balancer has at most ${MAX_LISTENERS} listeners (one per port number): serve the other ports with a second Service`,
-    );
-  }
+  const tooMany = listenerLimitProblem(groups.length);
+  if (tooMany) throw new ConfigError(tooMany);
   for (const key of ['ferry.io/ssl-ports', 'ferry.io/proxy-protocol'] as const) {
     const unknown = unknownPorts(ann[key], groups);
     if (unknown.length > 0) {

@@ -8,6 +8,17 @@
 /** AWS quota "Listeners per Network Load Balancer": ferry makes one listener per Service port. */
 export const MAX_LISTENERS = 50;
 
+/**
+ * The refusal of a Service with more port numbers than one NLB has listeners (TCP and UDP on
+ * one number share a listener); undefined when they fit. The webhook and the model builder
+ * both say it, so a 1,000-port Service is refused at admission, before any AWS call.
+ */
+export function listenerLimitProblem(listeners: number): string | undefined {
+  return listeners > MAX_LISTENERS
+    ? `spec.ports asks for ${listeners} listeners; a Network Load Balancer has at most ${MAX_LISTENERS} listeners (one per port number): serve the other ports with a second Service`
+    : undefined;
+}
+
 /** AWS: at most 50 user tags per ELBv2 or EC2 resource. */
 export const MAX_TAGS_PER_RESOURCE = 50;
 

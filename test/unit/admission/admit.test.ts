@@ -33,6 +33,21 @@ describe('parseAdmissionReview', () => {
 });
 
 describe('admit', () => {
+  const ports = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `p${i}`, port: 1000 + i, protocol: 'TCP', nodePort: 30000 + i }));
+
+  test('a Service of ferry\'s class with more port numbers than an NLB has listeners is denied before any AWS call', () => {
+    const d = decide(review('Service', 'CREATE', newService('wide', svc.set({ ports: ports(1000) }))));
+    expect(d.response).toMatchObject({
+      allowed: false,
+      status: { code: 422, message: 'ferry: spec.ports asks for 1000 listeners; a Network Load Balancer has at most 50 listeners (one per port number): serve the other ports with a second Service' },
+    });
+    expect(d.enqueue).toEqual([]);
+    expect(decide(review('Service', 'CREATE', newService('fits', svc.set({ ports: ports(50) })))).response.allowed).toBe(true);
+    // Another class's Service, or one that is not a LoadBalancer, is not ferry's to limit.
+    expect(decide(review('Service', 'CREATE', newService('other', svc.set({ ports: ports(1000), loadBalancerClass: 'example.com/lb' })))).response.allowed).toBe(true);
+    expect(decide(review('Service', 'CREATE', newService('cluster-ip', svc.set({ ports: ports(1000), type: 'ClusterIP' })))).response.allowed).toBe(true);
+  });
+
   test('a Service of ferry\'s class is allowed and queued in its own group, deduplicated by uid, version and operation', () => {
     const d = decide(review('Service', 'CREATE', newService('web')));
     expect(d.response.allowed).toBe(true);
