@@ -1,4 +1,5 @@
 import { CoreV1Api } from '@kubernetes/client-node';
+import { collectGarbage } from '../src/reconcile/gc';
 import { startSandbox } from '../src/local/sandbox';
 import { launchInstance, nodeFor } from '../src/local/seed';
 
@@ -15,7 +16,7 @@ export interface CallsRow {
   byOperation: Record<string, number>;
 }
 
-const STEPS = ['create', 'unchanged (checkpoint)', 'unchanged --full', 'one node added', 'delete'] as const;
+const STEPS = ['create (the cluster\'s first)', 'create (after a resync)', 'unchanged (checkpoint)', 'unchanged --full', 'one node added', 'delete'] as const;
 
 export async function measureReconcileCalls(nodeCounts = [3, 30, 300]): Promise<CallsRow[]> {
   const rows: CallsRow[] = [];
@@ -37,16 +38,27 @@ export async function measureReconcileCalls(nodeCounts = [3, 30, 300]): Promise<
           },
         },
       });
-      const step = async (name: (typeof STEPS)[number], before: () => Promise<unknown>, full = false) => {
+      const step = async (name: (typeof STEPS)[number], before: () => Promise<unknown>, full = false, service = 'web') => {
         await before();
         emulator.clearCalls();
-        await sandbox.reconciler.reconcile('default', 'web', { full });
+        await sandbox.reconciler.reconcile('default', service, { full });
         const byOperation = emulator.countCalls({ includeFailed: true });
         const writes = Object.values(emulator.countCalls({ mutating: true, includeFailed: true })).reduce((a, b) => a + b, 0);
         rows.push({ nodes, step: name, total: Object.values(byOperation).reduce((a, b) => a + b, 0), writes, byOperation });
       };
       const none = async () => undefined;
-      await step('create', none);
+      await step("create (the cluster's first)", none);
+      // The first Service also makes the cluster's backend group and opens the nodes to it;
+      // once a resync's sweep has recorded that, later Services need no look at the nodes.
+      await step(
+        'create (after a resync)',
+        async () => {
+          await collectGarbage(sandbox.kube, sandbox.aws, { ...sandbox.options, awsConcurrency: 4 });
+          await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'api' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'https', port: 443, targetPort: 8443 }] } } });
+        },
+        false,
+        'api',
+      );
       await step('unchanged (checkpoint)', none);
       await step('unchanged --full', none, true);
       await step('one node added', async () => {

@@ -2,6 +2,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 // The same constants the reconciler tags with, so the policy and the code cannot drift apart.
+import { GRANTED_TAG } from '../src/model/security';
 import { TAG_CLUSTER, TAG_RESOURCE, TAG_SERVICE } from '../src/model/tags';
 
 /**
@@ -307,6 +308,17 @@ export function loadBalancerControllerPolicies(
       resources: [securityGroups],
       conditions: {
         StringEquals: { 'ec2:CreateAction': 'CreateSecurityGroup', [`aws:RequestTag/${TAG_CLUSTER}`]: cluster },
+      },
+    }),
+    new iam.PolicyStatement({
+      // The backend group's record of the rules every node group admits (GRANTED_TAG): on
+      // ferry's own groups only, and that one key only.
+      sid: 'RecordGrantsOnOwnedSecurityGroups',
+      actions: ['ec2:CreateTags'],
+      resources: [securityGroups],
+      conditions: {
+        StringEquals: { [`aws:ResourceTag/${TAG_CLUSTER}`]: cluster },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [GRANTED_TAG] },
       },
     }),
     new iam.PolicyStatement({

@@ -162,6 +162,9 @@ async function run(aws: AwsClients, a: Action, ids: Registry): Promise<void> {
         aws.ec2.send(new (ec2Sdk().RevokeSecurityGroupIngressCommand)({ GroupId: a.groupId, IpPermissions: permissions(a.rules) })),
         'InvalidPermission.NotFound',
       );
+    case 'TagSecurityGroup':
+      await aws.ec2.send(new (ec2Sdk().CreateTagsCommand)({ Resources: [a.groupId], Tags: tagList(a.tags) }));
+      return;
     case 'DeleteSecurityGroup':
       return tolerate(aws.ec2.send(new (ec2Sdk().DeleteSecurityGroupCommand)({ GroupId: a.groupId })), 'InvalidGroup.NotFound');
     case 'CreateLoadBalancer': {

@@ -95,6 +95,26 @@ export function buildBackend(targetGroups: readonly TargetGroupModel[], healthCh
   };
 }
 
+/**
+ * On a backend group: the rules that every node group of the cluster in its VPC admits from
+ * it, as the last sweep (every resync) or node change left them. A Service whose rules are
+ * all listed needs no look at the nodes' groups when it is created or changed, so creating
+ * it costs no more calls than it did before ferry managed those rules. A deep check still
+ * reads them. EC2 tag values hold 256 characters: a longer list is not written.
+ */
+export const GRANTED_TAG = 'ferry.io/granted';
+
+export function formatGranted(rules: readonly BackendRule[]): string | undefined {
+  const text = [...new Set(rules.map(backendKey))].sort().join(' ');
+  return text.length > 0 && text.length <= 256 ? text : undefined;
+}
+
+/** Whether the backend group's tag lists every one of these rules. */
+export function grantsAll(tags: Readonly<Record<string, string>>, rules: readonly BackendRule[]): boolean {
+  const granted = new Set((tags[GRANTED_TAG] ?? '').split(' '));
+  return rules.every((r) => granted.has(backendKey(r)));
+}
+
 /** One key per rule protocol and port range, whatever its source. */
 export function backendKey(r: { protocol: string; fromPort: number; toPort: number }): string {
   return `${r.protocol}:${r.fromPort}-${r.toPort}`;

@@ -53,6 +53,8 @@ export type Action = { phase: Phase } & (
   /** Rules on a node security group, sourced from ferry's backend group (named: it may be created in this apply). */
   | { op: 'AuthorizeBackendIngress'; groupId: string; group: string; backend: SecurityGroupRef; rules: BackendRule[] }
   | { op: 'DeleteSecurityGroup'; groupId: string; group: string }
+  /** Tags on a group ferry owns (the backend group's record of what it granted). */
+  | { op: 'TagSecurityGroup'; groupId: string; group: string; tags: Record<string, string> }
   | {
       op: 'CreateLoadBalancer';
       name: string;
@@ -103,6 +105,8 @@ export function describeAction(a: Action): string {
       return `allow ${a.rules.map((r) => `${r.protocol}/${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}`).join(', ')} from ${'id' in a.backend ? a.backend.id : a.backend.managed} on node group ${a.group} (${a.groupId})`;
     case 'DeleteSecurityGroup':
       return `delete security group ${a.group} (${a.groupId})`;
+    case 'TagSecurityGroup':
+      return `tag security group ${a.group} (${a.groupId}) ${formatMap(a.tags)}`;
     case 'CreateLoadBalancer':
       return `create ${a.scheme} load balancer ${a.name} in ${a.subnets.join(', ')}${a.subnetMappings?.some(hasAddress) ? ` at ${a.subnetMappings.map(addressOf).filter(Boolean).join(', ')}` : ''}`;
     case 'ModifyLoadBalancerAttributes':

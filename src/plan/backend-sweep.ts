@@ -1,7 +1,7 @@
 import type { ObservedLoadBalancer, ObservedRule, ObservedSecurityGroup } from '../model/observed';
 import type { BackendRule } from '../model/types';
 import { Phase, type Action } from './actions';
-import { backendKey } from '../model/security';
+import { GRANTED_TAG, backendKey, formatGranted } from '../model/security';
 import { directRuleMarker } from './security-groups';
 
 export interface BackendSweepInput {
@@ -41,8 +41,20 @@ export function planBackendSweep(input: BackendSweepInput): Action[] {
     for (const g of input.backendGroups) {
       if (!held.has(g.id)) actions.push({ phase: Phase.DeleteSecurityGroups, op: 'DeleteSecurityGroup', groupId: g.id, group: g.name });
     }
+  } else {
+    // What every Service needs goes onto every group the cluster's nodes may have (a rule
+    // revoked by hand comes back here), and the backend group records it.
+    actions.push(...planBackendGrants(input.needed, input.backendGroups, input.nodeGroups));
+    actions.push(...recordGrants(input.backendGroups, formatGranted(input.needed) ?? ''));
   }
   return actions.sort((a, b) => a.phase - b.phase);
+}
+
+/** The backend groups' record of what every node group admits, where it says otherwise. */
+export function recordGrants(backendGroups: readonly ObservedSecurityGroup[], granted: string): Action[] {
+  return backendGroups
+    .filter((g) => (g.tags[GRANTED_TAG] ?? '') !== granted)
+    .map((g): Action => ({ phase: Phase.Configure, op: 'TagSecurityGroup', groupId: g.id, group: g.name, tags: { [GRANTED_TAG]: granted } }));
 }
 
 /**

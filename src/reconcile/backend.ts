@@ -11,7 +11,7 @@ import { serviceRef, wantsLoadBalancer } from '../model/service';
 import { TAG_CLUSTER, TAG_RESOURCE, serviceKey } from '../model/tags';
 import type { BackendRule } from '../model/types';
 import { describeAction } from '../plan/actions';
-import { planBackendGrants, planBackendSweep } from '../plan/backend-sweep';
+import { planBackendGrants, planBackendSweep, recordGrants } from '../plan/backend-sweep';
 import { readNodeGroups } from '../aws/observe-backend';
 
 export interface BackendSweepReport {
@@ -107,7 +107,9 @@ export async function grantBackend(kube: KubeApi, aws: AwsClients, config: Clust
       ]),
       readNodeGroups(aws, { targetType: 'instance', targets: [...targets].sort(), nodeGroupTag }),
     ]);
-    const actions = planBackendGrants([...needed.values()], backendGroups, nodeGroups.groups);
+    // A node none of whose groups ferry may open: the record can no longer say "every node",
+    // so Services read the nodes' groups again (and say what to tag) until the next sweep.
+    const actions = [...planBackendGrants([...needed.values()], backendGroups, nodeGroups.groups), ...(nodeGroups.untagged.length > 0 ? recordGrants(backendGroups, '') : [])];
     const none = { scope: 'full' as const, loadBalancers: [], targetGroups: [], securityGroups: [] };
     return { done: (await apply(aws, actions, none)).done.map(describeAction) };
   } catch (err) {

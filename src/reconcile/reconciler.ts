@@ -249,7 +249,7 @@ export class Reconciler {
       readTargets: spec !== null && (full || !checkpoint || record.checkpoint?.targets !== checkpoint.targets || spec.adopt !== undefined),
       details: spec !== null,
       ...(spec ? { listenerAttributes: spec.listeners.filter((l) => Object.keys(l.attributes).length > 0).map((l) => l.port) } : {}),
-      ...(spec?.backend ? { backend: nodeGroupsRequest(spec) } : {}),
+      ...(spec?.backend ? { backend: { ...nodeGroupsRequest(spec), ...(full ? {} : { unlessGranted: spec.backend.rules }) } } : {}),
       ...(spec?.adopt ? { adopting: true } : {}),
     };
     if (onlyTargets) {

@@ -57,6 +57,26 @@ describe('backend security-group rules', () => {
     expect(rules((await nodeGroup()).IpPermissions)).toEqual([`tcp 10256-10256 ${backend!.GroupId}`, 'tcp 22-22 10.0.0.0/8', `tcp 30000-32767 ${backend!.GroupId}`]);
   });
 
+  test('once the sweep has recorded what every node group admits, a new Service reads no node group: 14 calls, as before ferry managed the rules', async () => {
+    await collectGarbage(world.kube, world.aws, { ...world.options, awsConcurrency: 4 });
+    const [backend] = await backendGroups();
+    expect(backend!.Tags).toContainEqual({ Key: 'ferry.io/granted', Value: 'tcp:10256-10256 tcp:30000-32767' });
+    await world.createService('cheap');
+    world.aws.calls.reset();
+    expect((await world.reconcile('cheap')).outcome).toBe('ensured');
+    expect(world.aws.calls.total()).toBe(14);
+    expect(world.aws.calls.byOperation()).not.toHaveProperty('DescribeInstances');
+    // A rule the record does not list (the UDP range) sends the next Service to the nodes' groups.
+    await world.createService('cheap-udp', { ports: [port(5353, 'UDP')] });
+    world.aws.calls.reset();
+    expect((await world.reconcile('cheap-udp')).outcome).toBe('ensured');
+    expect(world.aws.calls.byOperation()).toMatchObject({ DescribeInstances: 1 });
+    for (const name of ['cheap', 'cheap-udp']) {
+      await world.core.deleteNamespacedService({ namespace: 'default', name });
+      expect((await world.reconcile(name)).outcome).toBe('deleted');
+    }
+  });
+
   test('the rule count stays flat from 1 to 200 Services; a UDP Service adds the UDP range once', async () => {
     const counts: number[] = [];
     for (let n = 1; n < 200; n++) {
