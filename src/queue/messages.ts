@@ -66,12 +66,21 @@ export function encodeMessage(m: WorkMessage): string {
 
 /** Parses a queue body; undefined for anything that is not a WorkMessage (it is dropped, not retried). */
 export function decodeMessage(body: string): WorkMessage | undefined {
-  let v: unknown;
+  return asWorkMessage(parseObject(body));
+}
+
+/** A JSON object from a queue body; undefined for anything else. */
+export function parseObject(body: string): Record<string, unknown> | undefined {
   try {
-    v = JSON.parse(body);
+    const v: unknown = JSON.parse(body);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A decoded value as a WorkMessage, checked field by field; undefined if it is not one. */
+export function asWorkMessage(v: unknown): WorkMessage | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const m = v as Record<string, unknown>;
   if (m.kind === 'service' && typeof m.namespace === 'string' && typeof m.name === 'string' && isServiceKey(m.namespace, m.name)) {

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { chunk } from '../util/limit';
-import { decodeMessage, encodeMessage, MAX_DELAY_SECONDS, type QueuedMessage, type WorkQueue } from './messages';
+import { asWorkMessage, encodeMessage, MAX_DELAY_SECONDS, parseObject, type QueuedMessage, type WorkQueue } from './messages';
 
 /**
  * The work queue on SQS FIFO: SendMessageBatch, ten messages per call.
@@ -57,15 +57,9 @@ function encodeDelayed(m: QueuedMessage): string {
 
 /** The FIFO message a delay-queue body stands for; undefined for anything else (dropped). */
 export function decodeDelayed(body: string): QueuedMessage | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  const d = v as Partial<Record<'group' | 'dedupId', unknown>> & { message?: unknown };
-  const message = decodeMessage(JSON.stringify(d?.message ?? null));
-  if (!message || typeof d.group !== 'string' || typeof d.dedupId !== 'string' || d.dedupId.length > 128) return undefined;
+  const d = parseObject(body);
+  const message = asWorkMessage(d?.message);
+  if (!d || !message || typeof d.group !== 'string' || typeof d.dedupId !== 'string' || d.dedupId.length > 128) return undefined;
   // The group is the Service's own: a body cannot move work into another Service's group.
   if (message.kind === 'service' && d.group !== `${message.namespace}/${message.name}`) return undefined;
   return { message, group: d.group, dedupId: d.dedupId };
