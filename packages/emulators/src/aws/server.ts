@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { readBody } from '../read-body';
 import type { Clock } from './clock';
 import { ec2Service } from './ec2';
 import { elbv2Service } from './elbv2';
@@ -136,7 +137,7 @@ export class EmulatorServer {
     const started = performance.now();
     let body: string;
     try {
-      body = await readBody(req);
+      body = await readBody(req, MAX_BODY_BYTES, () => new Error('request body too large'));
     } catch {
       res.destroy();
       return;
@@ -275,19 +276,3 @@ function send(res: ServerResponse, requestId: string, answer: Answer): void {
   res.end(payload);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('request body too large'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../read-body';
 import { apiGroup, apiGroupList, apiVersions, resourceList, SERVER_VERSION } from './discovery';
 import { errors, StatusError } from './errors';
 import { handleResource } from './handlers';
@@ -33,19 +34,6 @@ export interface RequestRecord {
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) reject(errors.tooLarge('the request is too large'));
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -124,7 +112,7 @@ export class KubeApiServer {
       const route = parsePath(url.pathname);
       if (!this.authorized(req, route)) throw errors.unauthorized();
       if (route.kind === 'notFound') throw errors.pathNotFound();
-      const text = method === 'GET' ? '' : await readBody(req);
+      const text = method === 'GET' ? '' : await readBody(req, MAX_BODY_BYTES, () => errors.tooLarge('the request is too large'));
       if (route.kind === 'health') {
         if (method !== 'GET') throw errors.methodNotAllowed();
         record(200);
