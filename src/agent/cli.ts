@@ -7,7 +7,7 @@
  * agent alone, not the `ferry` command table.
  */
 import { describeError } from '../errors';
-import { agentCommand, agentOptionsOf, runCommand, type AgentOptions } from './options';
+import { agentCommand, resolveAgentOptions, runCommand, type ResolvedOptions } from './options';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the agent is loaded when it runs, so that --help and usage errors answer at once */
 
@@ -17,16 +17,23 @@ const NAME = 'ferry agent';
 export function runAgentCommand(argv: readonly string[]): Promise<number> {
   return runCommand(argv, (exit) => {
     const command = agentCommand(NAME);
-    return command.action(async () => exit(await run(agentOptionsOf(command))));
+    return command.action(async () => exit(await run(resolveAgentOptions(command))));
   });
 }
 
-async function run(options: AgentOptions): Promise<number> {
+async function run({ options, warnings, sources }: ResolvedOptions): Promise<number> {
   const { createLogger, pinoLog } = require('../util/log') as typeof import('../util/log');
   const { cleanupAll } = require('./modes') as typeof import('./modes');
   const { startAgent } = require('./run') as typeof import('./run');
   const logger = createLogger('agent');
+  // kube-proxy's --v 4 and up is its debug output; FERRY_LOG_LEVEL, when set, wins.
+  if (options.verbosity >= 4 && process.env.FERRY_LOG_LEVEL === undefined) logger.level = 'debug';
   const log = (line: string) => logger.info(line);
+  // What the agent does not use, one line each (kube-proxy's fields and flags, feature gates).
+  for (const warning of warnings) logger.warn(warning);
+  // The options in effect and where each came from: what a drop-in for kube-proxy is checked by.
+  const changed = Object.fromEntries(Object.entries(sources).filter(([, source]) => source !== 'default'));
+  logger.info({ options, sources: changed }, 'effective options');
   if (options.cleanup) {
     const problems = await cleanupAll({ scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log });
     for (const problem of problems) console.error(`${NAME} --cleanup: ${problem}`);

@@ -5,16 +5,15 @@
  * UDP has no connection to end, so a conntrack entry that DNATs a client's flow to an
  * endpoint that has gone keeps sending the client's datagrams into the void for as long
  * as the client keeps talking. After a sync:
- * - for every endpoint a UDP service port no longer uses: delete entries to its ClusterIPs
- *   and its NodePort that were DNATed to that endpoint;
- * - for a UDP service port that had no endpoint and now has: delete entries to its
- *   ClusterIPs and NodePort (packets sent meanwhile may have created entries that do not
- *   DNAT at all).
+ * - for every endpoint a UDP service port no longer uses: delete entries to its ClusterIPs,
+ *   externalIPs, load balancer IPs and NodePort that were DNATed to that endpoint;
+ * - for a UDP service port that had no endpoint and now has: delete entries to those
+ *   (packets sent meanwhile may have created entries that do not DNAT at all).
  * TCP needs nothing: the client's retransmissions hit no entry it can reuse.
  */
 import { isIPv6 } from 'node:net';
 import type { CommandRunner } from './exec';
-import { trafficPlan } from './policy';
+import { externalAddresses, trafficPlan } from './policy';
 import type { ProxyState, ServicePort } from './types';
 
 export interface ConntrackFilter {
@@ -51,7 +50,8 @@ export function staleConntrackFilters(
 }
 
 function entryPoints(port: ServicePort): ConntrackFilter[] {
-  const out: ConntrackFilter[] = port.clusterIPs.map((ip) => ({ origDst: ip, ipv6: isIPv6(ip) }));
+  // Every address the port is reached at: ClusterIPs, externalIPs, load balancer IPs.
+  const out: ConntrackFilter[] = [...port.clusterIPs, ...externalAddresses(port)].map((ip) => ({ origDst: ip, ipv6: isIPv6(ip) }));
   if (port.nodePort !== undefined) {
     for (const ipv6 of new Set(port.clusterIPs.map(isIPv6))) out.push({ port: port.nodePort, ipv6 });
   }

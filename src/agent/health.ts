@@ -15,6 +15,10 @@
  * Each externalTrafficPolicy Local LoadBalancer Service gets a server on its
  * healthCheckNodePort answering `{"service":{…},"localEndpoints":N,"serviceProxyHealthy":…}`
  * with 200 when this node has a local ready endpoint and the proxy is healthy, else 503.
+ *
+ * Both accept an optional PROXY protocol (v1 or v2) header before the request: an NLB
+ * target group with proxy protocol v2 sends one on its health checks too, and kube-proxy's
+ * plain servers fail every such check (proxy-protocol.ts).
  */
 import type { Server } from 'node:http';
 import type { V1Node } from '@kubernetes/client-node';
@@ -97,6 +101,7 @@ export function startHealthServer(
   node: () => V1Node | undefined,
   answered: (path: HealthPath, code: number) => void = () => {},
 ): Promise<Server> {
+  // A load balancer may put a PROXY header before its health check (http.ts, proxy-protocol.ts).
   return listen(host, port, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/healthz' && path !== '/livez') return sendJson(res, 404, '{"error":"not found"}');
@@ -115,7 +120,7 @@ export function startHealthServer(
     const code = ok ? 200 : 503;
     answered(path, code);
     sendJson(res, code, JSON.stringify(order(report)));
-  });
+  }, { proxyProtocol: true });
 }
 
 /** Keys in kube-proxy's order (Go marshals struct fields in declaration order), ferry's `reason` last. */
@@ -162,7 +167,9 @@ export class ServiceHealthServers {
       if (!this.servers.has(key)) {
         const entry = { port: svc.port, servers: [] as Server[], localEndpoints: 0 };
         try {
-          for (const address of this.addresses()) entry.servers.push(await listen(address, svc.port, (_req, res) => this.answer(res, svc, entry.localEndpoints)));
+          for (const address of this.addresses()) {
+            entry.servers.push(await listen(address, svc.port, (_req, res) => this.answer(res, svc, entry.localEndpoints), { proxyProtocol: true }));
+          }
           this.servers.set(key, entry);
         } catch (err) {
           // kube-proxy records an Event and carries on; the next sync retries.

@@ -28,17 +28,27 @@ export interface TrafficPlan {
   hasEndpoints: boolean;
   /** ClusterIP traffic. */
   internal: Verdict;
-  /** NodePort traffic; undefined without a NodePort. */
+  /** NodePort, externalIP and load balancer IP traffic; undefined without any of them. */
   external: Verdict | undefined;
 }
 
+/** kube-proxy's ExternallyAccessible: a NodePort, an externalIP or a load balancer VIP. */
+export function externallyAccessible(port: Pick<ServicePort, 'nodePort' | 'externalIPs' | 'loadBalancerIPs'>): boolean {
+  return port.nodePort !== undefined || (port.externalIPs?.length ?? 0) > 0 || (port.loadBalancerIPs?.length ?? 0) > 0;
+}
+
+/** The addresses external traffic policy applies to, besides the NodePort: externalIPs, then load balancer IPs. */
+export function externalAddresses(port: Pick<ServicePort, 'externalIPs' | 'loadBalancerIPs'>): string[] {
+  return [...new Set([...(port.externalIPs ?? []), ...(port.loadBalancerIPs ?? [])])];
+}
+
 export function trafficPlan(port: ServicePort): TrafficPlan {
-  const externallyAccessible = port.nodePort !== undefined;
+  const accessible = externallyAccessible(port);
   // Cluster endpoints are needed for Cluster internal policy, and for any external traffic:
   // host-originated NodePort traffic is short-circuited to them even under Local policy
   // (kube-proxy's UsesClusterEndpoints).
-  const usesCluster = !port.internalLocal || externallyAccessible;
-  const usesLocal = port.internalLocal || port.externalLocal;
+  const usesCluster = !port.internalLocal || accessible;
+  const usesLocal = port.internalLocal || (port.externalLocal && accessible);
   const cluster = usesCluster ? usableEndpoints(port, { local: false }) : [];
   const local = usesLocal ? usableEndpoints(port, { local: true }) : [];
   const hasEndpoints = hasAnyEndpoints(port);
@@ -53,7 +63,7 @@ export function trafficPlan(port: ServicePort): TrafficPlan {
     reachable: union(cluster, local),
     hasEndpoints,
     internal: policyVerdict(port.internalLocal),
-    external: externallyAccessible ? policyVerdict(port.externalLocal) : undefined,
+    external: accessible ? policyVerdict(port.externalLocal) : undefined,
   };
 }
 

@@ -12,6 +12,7 @@ import { describeError } from '../errors';
 import { loadKubeConfig } from '../kube/api';
 import { informerBounds } from '../kube/informer';
 import type { Log, LogEntry } from '../util/log';
+import { applyConntrackSettings, type SysctlAccess } from './conntrack-sysctls';
 import { ProxyHealth, ServiceHealthServers, startHealthServer, type HealthCheckService } from './health';
 import { parseHostPort } from '../util/net';
 import { boundPort, closeServer } from './http';
@@ -25,7 +26,10 @@ import { objectKey } from './state';
 import { SyncLoop } from './sync-loop';
 import type { Proxier, ProxyState } from './types';
 
-export interface StartOptions extends Omit<AgentOptions, 'cleanup' | 'iptablesBackend'>, Partial<Pick<AgentOptions, 'iptablesBackend'>> {
+/** The options a caller must give; the rest (kube-proxy's configuration) default to "not set". */
+type RequiredStart = 'mode' | 'nodeName' | 'kubeconfig' | 'scheduler' | 'healthzBind' | 'metricsBind' | 'syncPeriodMs' | 'minSyncIntervalMs' | 'nodePortAddresses';
+
+export interface StartOptions extends Pick<AgentOptions, RequiredStart>, Partial<Omit<AgentOptions, RequiredStart | 'cleanup'>> {
   /** Plain log lines; warnings come prefixed `warn: `, debug entries are dropped. Unused when `logger` is given. */
   log?: (line: string) => void;
   /** Structured log entries with their level (the CLI passes pino's): failures and staleness are `warn`. */
@@ -41,6 +45,7 @@ export interface StartOptions extends Omit<AgentOptions, 'cleanup' | 'iptablesBa
   nodeAddresses?: readonly string[];
   /** Test seams. */
   kubeConfig?: KubeConfig;
+  sysctl?: SysctlAccess;
   proxier?: Proxier;
   hostAddresses?: () => string[];
 }
@@ -61,7 +66,34 @@ export async function startAgent(options: StartOptions): Promise<AgentHandle> {
   const info = (msg: string) => emit({ level: 'info', msg });
   const warn = (msg: string) => emit({ level: 'warn', msg });
   const proxier = options.proxier ?? (await createProxier(options.mode, { scheduler: options.scheduler, iptablesBackend: options.iptablesBackend, log: info }));
-  const snapshot = new Snapshot({ nodeName: options.nodeName, nodePortAddresses: options.nodePortAddresses, log: info });
+  // kube-proxy sets its conntrack sysctls before it starts proxying.
+  await applyConntrackSettings(
+    {
+      maxPerCore: options.conntrackMaxPerCore,
+      min: options.conntrackMin,
+      tcpEstablishedTimeoutMs: options.conntrackTcpEstablishedTimeoutMs,
+      tcpCloseWaitTimeoutMs: options.conntrackTcpCloseWaitTimeoutMs,
+      tcpBeLiberal: options.conntrackTcpBeLiberal,
+      udpTimeoutMs: options.conntrackUdpTimeoutMs,
+      udpStreamTimeoutMs: options.conntrackUdpStreamTimeoutMs,
+    },
+    { info, warn },
+    options.sysctl,
+  );
+  const snapshot = new Snapshot({
+    nodeName: options.nodeName,
+    nodePortAddresses: options.nodePortAddresses,
+    primaryIP: options.bindAddress,
+    detector: {
+      mode: options.detectLocalMode,
+      clusterCIDRs: options.clusterCIDRs ?? [],
+      bridgeInterface: options.bridgeInterface,
+      interfaceNamePrefix: options.interfaceNamePrefix,
+    },
+    masqueradeAll: options.masqueradeAll,
+    nodeHints: options.featureGates?.PreferSameTrafficDistribution !== false,
+    log: info,
+  });
   let informers: Informers | undefined;
   // kube-proxy: stale when an update waited longer than twice the sync period; ferry also
   // when the informers have heard nothing from the API server past their bound.

@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { ChangeTracker } from './changes';
-import { buildProxyState, nodeIPs, servicePortMapKey, servicePorts, sliceServiceKey, type StateOptions } from './state';
+import { buildProxyState, masquerading, nodeIPs, nodeZone, servicePortMapKey, servicePorts, sliceServiceKey, type StateOptions } from './state';
 import type { ProxyState, ServicePort } from './types';
 
 export interface SnapshotUpdate {
@@ -26,6 +26,8 @@ export class Snapshot {
   private readonly slicesOf = new Map<string, Set<string>>();
   /** Service `namespace/name` → its service-port map keys in {@link state}. */
   private portsOf = new Map<string, Set<string>>();
+  /** The node-wide inputs the current state was built with. */
+  private nodeWide: unknown;
 
   private readonly options: StateOptions;
 
@@ -61,10 +63,17 @@ export class Snapshot {
       this.indexSlice(change.key, change.previous, change.current);
     }
     this.node.drain();
-    const options = { ...this.options, hostAddresses: hostAddresses ?? this.options.hostAddresses };
-    const ips = nodeIPs(this.nodeObject, options);
-    if (full || this.state === undefined || !isDeepStrictEqual(ips, this.state.nodeIPs)) {
-      this.state = buildProxyState(this.services.values(), this.slices.values(), this.nodeObject, options);
+    const node = this.nodeObject;
+    const zone = nodeZone(node);
+    const options = { ...this.options, hostAddresses: hostAddresses ?? this.options.hostAddresses, nodeZone: zone };
+    const ips = nodeIPs(node, options);
+    const masquerade = masquerading(node, options);
+    // What every Service's rules depend on (addresses, zone for hints, pod CIDRs for the
+    // detector): when it changes, everything is rebuilt.
+    const nodeWide = { ips, zone, masquerade };
+    if (full || this.state === undefined || !isDeepStrictEqual(nodeWide, this.nodeWide)) {
+      this.nodeWide = nodeWide;
+      this.state = buildProxyState(this.services.values(), this.slices.values(), node, options);
       this.portsOf = new Map();
       for (const [mapKey, port] of this.state.services) index(this.portsOf, serviceKeyOf(port), mapKey);
       return { state: this.state, changed: undefined };
@@ -88,7 +97,7 @@ export class Snapshot {
       }
       this.portsOf.set(key, new Set(after.keys()));
     }
-    this.state = { nodeName: this.state.nodeName, nodeIPs: ips, services };
+    this.state = { nodeName: this.state.nodeName, nodeIPs: ips, services, ...masquerade };
     return { state: this.state, changed };
   }
 

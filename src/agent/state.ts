@@ -5,7 +5,12 @@
  * topology.go):
  *
  * - headless (`clusterIP: None`) and ExternalName Services get nothing;
- * - SCTP ports are ignored (ferry programs TCP and UDP only);
+ * - TCP, UDP and SCTP ports are kept (the userspace mode skips SCTP: Node.js has no SCTP sockets);
+ * - `spec.externalIPs` and the `status.loadBalancer.ingress[].ip` of `ipMode` VIP (or no
+ *   `ipMode`) are captured; `ipMode: Proxy` ingress IPs are not (pkg/proxy/serviceport.go
+ *   `newBaseServiceInfo`, KEP-1860: the load balancer proxies them itself);
+ * - topology hints (`hints.forZones`, `hints.forNodes`) are resolved for this node's zone
+ *   (label `topology.kubernetes.io/zone`) and name; `usableEndpoints` applies them;
  * - endpoints come from every EndpointSlice labelled `kubernetes.io/service-name`, so a
  *   Service without a selector uses its hand-made slices exactly like a selected one;
  * - a slice port feeds the service port of the same name and protocol;
@@ -28,11 +33,14 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { validateAnnotations } from '../model/annotations';
 import { cidrSet, parseCidr } from '../util/net';
+import { detectorOf, type DetectorOptions } from './pod-traffic';
 import type { Endpoint, L4Protocol, ProxyState, Scheduler, ServicePort } from './types';
 
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const SCHEDULER_ANNOTATION = 'ferry.io/ipvs-scheduler';
+/** The Node label whose value EndpointSlice zone hints name (kube-proxy reads the same). */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 export interface StateOptions {
   nodeName: string;
@@ -40,6 +48,19 @@ export interface StateOptions {
   nodePortAddresses?: readonly string[];
   /** The host's interface addresses (read by the edge), matched against `nodePortAddresses`. */
   hostAddresses?: readonly string[];
+  /** This node's zone (its `topology.kubernetes.io/zone` label), for zone hints. */
+  nodeZone?: string;
+  /**
+   * Whether `hints.forNodes` are honoured (kube-proxy's PreferSameTrafficDistribution
+   * feature gate, on by default since Kubernetes 1.34). Default true.
+   */
+  nodeHints?: boolean;
+  /** How pod traffic is detected (`--detect-local-mode` and its inputs); none when undefined. */
+  detector?: DetectorOptions;
+  /** `--masquerade-all`. */
+  masqueradeAll?: boolean;
+  /** `--bind-address`: this node's primary IP, in place of the Node's address of that family (kube-proxy's meaning). */
+  primaryIP?: string;
   log?: (line: string) => void;
 }
 
@@ -100,6 +121,9 @@ export function assertRenderable(port: ServicePort): void {
   }
   if (!PORT_NAME.test(port.portName)) throw new Error(`service port name ${JSON.stringify(port.portName)} is invalid; refusing to render it`);
   for (const ip of port.clusterIPs) assertAddress('clusterIP', ip);
+  for (const ip of port.externalIPs ?? []) assertAddress('externalIP', ip);
+  for (const ip of port.loadBalancerIPs ?? []) assertAddress('load balancer ingress IP', ip);
+  if (port.protocol !== 'TCP' && port.protocol !== 'UDP' && port.protocol !== 'SCTP') throw new Error(`protocol ${JSON.stringify(port.protocol)} is not TCP, UDP or SCTP; refusing to render it`);
   assertPort('service port', port.port);
   if (port.nodePort !== undefined) assertPort('nodePort', port.nodePort);
   if (port.affinity && !(Number.isInteger(port.affinity.timeoutSeconds) && port.affinity.timeoutSeconds >= 1 && port.affinity.timeoutSeconds <= MAX_AFFINITY_SECONDS)) {
@@ -132,13 +156,20 @@ export function buildProxyState(
     else slicesByService.set(key, [slice]);
   }
   const entries: Array<[string, ServicePort]> = [];
+  const withZone = { ...options, nodeZone: options.nodeZone ?? nodeZone(node) };
   for (const service of services) {
-    for (const port of servicePorts(service, slicesByService.get(objectKey(service)) ?? [], options)) {
+    for (const port of servicePorts(service, slicesByService.get(objectKey(service)) ?? [], withZone)) {
       entries.push([servicePortMapKey(port), port]);
     }
   }
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { nodeName: options.nodeName, nodeIPs: nodeIPs(node, options), services: new Map(entries) };
+  return { nodeName: options.nodeName, nodeIPs: nodeIPs(node, options), services: new Map(entries), ...masquerading(node, options) };
+}
+
+/** The state's pod-traffic detector and `masqueradeAll`, present only when configured. */
+export function masquerading(node: V1Node | undefined, options: Pick<StateOptions, 'detector' | 'masqueradeAll'>): Pick<ProxyState, 'podTraffic' | 'masqueradeAll'> {
+  const podTraffic = options.detector && detectorOf(options.detector, node?.spec?.podCIDRs ?? (node?.spec?.podCIDR ? [node.spec.podCIDR] : []));
+  return { ...(podTraffic ? { podTraffic } : {}), ...(options.masqueradeAll ? { masqueradeAll: true } : {}) };
 }
 
 /** The service ports of one Service with their endpoints; empty for headless and ExternalName. */
@@ -165,7 +196,11 @@ export function servicePorts(service: V1Service, slices: readonly V1EndpointSlic
   }
   const affinity = spec.sessionAffinity === 'ClientIP' ? { timeoutSeconds } : undefined;
   const scheduler = schedulerOf(service, options.log);
+  const externalIPs = validAddresses(spec.externalIPs ?? [], 'externalIP', drop);
+  const loadBalancerIPs = validAddresses(loadBalancerVIPs(service), 'load balancer ingress IP', drop);
   const external = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  // kube-proxy's ExternalPolicyLocal: a ClusterIP Service with externalIPs has an external policy too.
+  const externalLocal = (external || externalIPs.length > 0) && spec.externalTrafficPolicy === 'Local';
   let healthCheckNodePort = spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' ? spec.healthCheckNodePort : undefined;
   if (healthCheckNodePort !== undefined && !isValidPort(healthCheckNodePort)) {
     drop(`healthCheckNodePort ${shown(healthCheckNodePort)} is invalid (accepted: a port from 1 to 65535); no health check served`);
@@ -174,7 +209,7 @@ export function servicePorts(service: V1Service, slices: readonly V1EndpointSlic
   const out: ServicePort[] = [];
   for (const port of spec.ports ?? []) {
     const protocol = (port.protocol ?? 'TCP') as string;
-    if (protocol !== 'TCP' && protocol !== 'UDP') continue;
+    if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') continue;
     const portName = port.name ?? '';
     const which = `port ${shown(portName)}`;
     if (typeof portName !== 'string' || !PORT_NAME.test(portName)) {
@@ -199,12 +234,15 @@ export function servicePorts(service: V1Service, slices: readonly V1EndpointSlic
       clusterIPs: [...clusterIPs],
       port: port.port,
       nodePort: external && port.nodePort ? port.nodePort : undefined,
-      externalLocal: external && spec.externalTrafficPolicy === 'Local',
+      // Only when present, so a Service without them looks as it always did.
+      ...(externalIPs.length > 0 ? { externalIPs: [...externalIPs] } : {}),
+      ...(loadBalancerIPs.length > 0 ? { loadBalancerIPs: [...loadBalancerIPs] } : {}),
+      externalLocal,
       internalLocal: spec.internalTrafficPolicy === 'Local',
       healthCheckNodePort,
       affinity,
       scheduler,
-      endpoints: endpointsFor(port, protocol, slices, options.nodeName, drop),
+      endpoints: endpointsFor(port, protocol, slices, options, drop),
     });
   }
   return out;
@@ -220,7 +258,38 @@ function schedulerOf(service: V1Service, log: StateOptions['log']): Scheduler | 
   return undefined;
 }
 
-function endpointsFor(port: V1ServicePort, protocol: L4Protocol, slices: readonly V1EndpointSlice[], nodeName: string, drop: (what: string) => void): Endpoint[] {
+/**
+ * The ingress IPs kube-proxy captures: `ipMode` VIP or unset. `Proxy` means the load
+ * balancer proxies the traffic itself and sends it to the nodes, not to the IP, so the IP
+ * must not be captured on the node (KEP-1860; pkg/proxy/util `IsVIPMode`).
+ */
+function loadBalancerVIPs(service: V1Service): string[] {
+  const out: string[] = [];
+  for (const ingress of service.status?.loadBalancer?.ingress ?? []) {
+    if (!ingress.ip || (ingress.ipMode !== undefined && ingress.ipMode !== null && ingress.ipMode !== 'VIP')) continue;
+    out.push(ingress.ip);
+  }
+  return out;
+}
+
+function validAddresses(values: readonly unknown[], field: string, drop: (what: string) => void): string[] {
+  const out: string[] = [];
+  for (const value of values) {
+    if (isValidAddress(value)) {
+      if (!out.includes(value)) out.push(value);
+    } else drop(`${field} ${shown(value)} is invalid (accepted: an IPv4 address, or an IPv6 address without a zone); ignored`);
+  }
+  return out;
+}
+
+/** This node's zone, from its label; undefined without one. */
+export function nodeZone(node: V1Node | undefined): string | undefined {
+  const zone = node?.metadata?.labels?.[ZONE_LABEL];
+  return zone ? zone : undefined;
+}
+
+function endpointsFor(port: V1ServicePort, protocol: L4Protocol, slices: readonly V1EndpointSlice[], options: StateOptions, drop: (what: string) => void): Endpoint[] {
+  const { nodeName } = options;
   const byAddress = new Map<string, Endpoint>();
   const wanted = port.name ?? '';
   for (const slice of slices) {
@@ -250,6 +319,11 @@ function endpointsFor(port: V1ServicePort, protocol: L4Protocol, slices: readonl
         serving: ep.conditions?.serving ?? ready,
         terminating: ep.conditions?.terminating ?? false,
       };
+      // Hints are kept only as "names this node's zone / this node": all a proxy needs.
+      const zones = ep.hints?.forZones ?? [];
+      if (zones.length > 0) endpoint.zoneHint = options.nodeZone !== undefined && zones.some((z) => z.name === options.nodeZone);
+      const nodes = ep.hints?.forNodes ?? [];
+      if (nodes.length > 0 && options.nodeHints !== false) endpoint.nodeHint = nodes.some((n) => n.name === nodeName);
       const id = `${ip}:${endpoint.port}`;
       // The same address in two slices (during a slice migration): a ready copy wins.
       const seen = byAddress.get(id);
@@ -270,7 +344,7 @@ function compareEndpoints(a: Endpoint, b: Endpoint): number {
  * otherwise the Node's InternalIPs, or its ExternalIPs when it has none (kube-proxy's
  * "primary" node IPs).
  */
-export function nodeIPs(node: V1Node | undefined, options: Pick<StateOptions, 'nodePortAddresses' | 'hostAddresses' | 'log'>): string[] {
+export function nodeIPs(node: V1Node | undefined, options: Pick<StateOptions, 'nodePortAddresses' | 'hostAddresses' | 'log' | 'primaryIP'>): string[] {
   if (options.nodePortAddresses && options.nodePortAddresses.length > 0) {
     const allowed = cidrSet(options.nodePortAddresses.map((c) => parseCidr(c)!));
     return unique((options.hostAddresses ?? []).filter((ip) => isValidAddress(ip) && !isLoopback(ip) && allowed.has(ip)));
@@ -279,7 +353,12 @@ export function nodeIPs(node: V1Node | undefined, options: Pick<StateOptions, 'n
   const internal = addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
   const chosen = internal.length > 0 ? internal : addresses.filter((a) => a.type === 'ExternalIP').map((a) => a.address);
   for (const ip of chosen) if (!isValidAddress(ip)) options.log?.(`node ${shown(node?.metadata?.name ?? '')}: address ${shown(ip)} is invalid (accepted: an IPv4 address, or an IPv6 address without a zone); NodePorts do not answer on it`);
-  return unique(chosen.filter((ip) => isValidAddress(ip)));
+  const valid = chosen.filter((ip) => isValidAddress(ip));
+  const primary = options.primaryIP;
+  if (primary === undefined || !isValidAddress(primary)) return unique(valid);
+  // kube-proxy's --bind-address: overrides the node's primary IP of its family.
+  const v6 = primary.includes(':');
+  return unique([primary, ...valid.filter((ip) => ip.includes(':') !== v6)]);
 }
 
 function isLoopback(ip: string): boolean {
@@ -291,17 +370,53 @@ function unique(values: string[]): string[] {
 }
 
 /**
- * kube-proxy's CategorizeEndpoints for one policy: the endpoints traffic may go to.
- * Ready endpoints; when there are none, the serving-and-terminating ones (so a rolling
- * update that leaves only terminating pods still serves). `local` restricts to this node's
- * endpoints (externalTrafficPolicy / internalTrafficPolicy Local), falling back the same way
- * among the local ones only.
+ * kube-proxy's CategorizeEndpoints for one policy: the endpoints traffic may go to
+ * (pkg/proxy/topology.go). Ready endpoints; when there are none, the serving-and-terminating
+ * ones (so a rolling update that leaves only terminating pods still serves). `local`
+ * restricts to this node's endpoints (externalTrafficPolicy / internalTrafficPolicy Local),
+ * falling back the same way among the local ones only.
+ *
+ * Cluster policy follows topology hints ({@link topologyMode}): only the ready endpoints
+ * hinted for this node (or its zone) are used. The serving-terminating fall-back ignores
+ * hints, as kube-proxy's does (it is reached only when nothing is ready anywhere). Local
+ * policy ignores hints.
  */
 export function usableEndpoints(port: Pick<ServicePort, 'endpoints'>, options: { local: boolean }): Endpoint[] {
   const candidates = options.local ? port.endpoints.filter((e) => e.local) : port.endpoints;
-  const ready = candidates.filter((e) => e.ready);
+  // Hints are there only when the EndpointSlice controller wrote them: skip the pass otherwise.
+  const hinted = !options.local && candidates.some((e) => e.zoneHint !== undefined || e.nodeHint !== undefined);
+  const mode = hinted ? topologyMode(candidates) : undefined;
+  const ready = candidates.filter((e) => e.ready && (mode === undefined || (mode === 'node' ? e.nodeHint : e.zoneHint) === true));
   if (ready.length > 0) return ready;
   return candidates.filter((e) => e.serving && e.terminating);
+}
+
+/**
+ * kube-proxy's `topologyModeFromHints`: `node` when every ready endpoint has a node hint and
+ * one names this node; else `zone` when every ready endpoint has a zone hint and one names
+ * this node's zone; else undefined (hints incomplete, or none for here: every endpoint).
+ * The EndpointSlice controller writes hints for `trafficDistribution: PreferClose` (alias
+ * PreferSameZone) and PreferSameNode, so following the hints is following the Service.
+ */
+export function topologyMode(endpoints: readonly Endpoint[]): 'node' | 'zone' | undefined {
+  // One pass, no allocation: this runs for every service port on every render.
+  let ready = false;
+  let allNode = true;
+  let forNode = false;
+  let allZone = true;
+  let forZone = false;
+  for (const e of endpoints) {
+    if (!e.ready) continue;
+    ready = true;
+    if (e.nodeHint === undefined) allNode = false;
+    else if (e.nodeHint) forNode = true;
+    if (e.zoneHint === undefined) allZone = false;
+    else if (e.zoneHint) forZone = true;
+  }
+  if (!ready) return undefined;
+  if (allNode && forNode) return 'node';
+  if (allZone && forZone) return 'zone';
+  return undefined;
 }
 
 /** Whether any node has an endpoint for the port (kube-proxy's `hasAnyEndpoints`). */

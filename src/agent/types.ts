@@ -10,7 +10,8 @@ export type ProxyMode = (typeof PROXY_MODES)[number];
 export const IPTABLES_BACKENDS = ['auto', 'legacy', 'nft'] as const;
 export type IptablesBackend = (typeof IPTABLES_BACKENDS)[number];
 export type Scheduler = 'rr' | 'lc' | 'dh' | 'sh' | 'sed' | 'nq';
-export type L4Protocol = 'TCP' | 'UDP';
+/** SCTP is programmed by the kernel modes only (Node.js has no SCTP sockets: userspace skips it). */
+export type L4Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 export interface Endpoint {
   ip: string;
@@ -22,6 +23,13 @@ export interface Endpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /**
+   * Topology hints (EndpointSlice `hints`), resolved for this node: absent when the
+   * endpoint has no hint of that kind; true when a hint names this node's zone
+   * (`forZones`) or this node (`forNodes`). See `usableEndpoints` for how they are used.
+   */
+  zoneHint?: boolean;
+  nodeHint?: boolean;
 }
 
 /** One port of one Service: kube-proxy's "service port", the unit every mode programs. */
@@ -37,6 +45,14 @@ export interface ServicePort {
   port: number;
   /** NodePort / LoadBalancer Services only. */
   nodePort: number | undefined;
+  /** `spec.externalIPs`: captured like the ClusterIP, with the external traffic policy. Absent: none. */
+  externalIPs?: string[];
+  /**
+   * `status.loadBalancer.ingress[].ip` whose `ipMode` is `VIP` (or absent): captured on the
+   * node, as kube-proxy does; `ipMode: Proxy` ones are left to the load balancer (KEP-1860).
+   * Absent: none.
+   */
+  loadBalancerIPs?: string[];
   /** externalTrafficPolicy: Local — NodePort traffic goes only to local endpoints, source kept. */
   externalLocal: boolean;
   /** internalTrafficPolicy: Local — ClusterIP traffic goes only to local endpoints. */
@@ -57,7 +73,25 @@ export interface ProxyState {
   nodeIPs: string[];
   /** By `ServicePort.key` + protocol: `${key}/${protocol}`. */
   services: Map<string, ServicePort>;
+  /**
+   * How traffic from pods is told from the rest, per family (kube-proxy's local traffic
+   * detector, `--detect-local-mode`); absent for a family without one. With it, ClusterIP
+   * traffic from outside the pod network is masqueraded, and pod traffic to an external
+   * address of an externalTrafficPolicy Local Service is short-circuited to every endpoint.
+   */
+  podTraffic?: { 4?: PodTrafficMatch; 6?: PodTrafficMatch };
+  /** `--masquerade-all`: every ClusterIP connection is masqueraded. */
+  masqueradeAll?: boolean;
 }
+
+/** One family's pod-traffic detector (pod-traffic.ts renders it for each mode). */
+export type PodTrafficMatch =
+  /** ClusterCIDR, or NodeCIDR (the Node's `spec.podCIDRs`): the source address is in it (one per family, as kube-proxy takes them). */
+  | { kind: 'cidr'; cidr: string }
+  /** BridgeInterface: the packet came in on this interface. */
+  | { kind: 'interface'; name: string }
+  /** InterfaceNamePrefix: the packet came in on an interface whose name starts so. */
+  | { kind: 'interfacePrefix'; prefix: string };
 
 export interface SyncResult {
   /** Rules or listeners programmed, as the mode counts them (for metrics). */

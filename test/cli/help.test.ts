@@ -51,7 +51,12 @@ const COMMANDS: Array<[command: string, flags: string[], environment: string[]]>
   ['manifests', ['--webhook-url', '--token', '--ca-bundle', '--namespace', '--image', '--agent-image', '--agent-mode', '--no-agent'], []],
   [
     'agent',
-    ['--mode', '--node-name', '--kubeconfig', '--scheduler', '--healthz-bind', '--metrics-bind', '--sync-period', '--min-sync-interval', '--nodeport-addresses', '--iptables-backend', '--cleanup'],
+    [
+      '--mode', '--node-name', '--kubeconfig', '--scheduler', '--healthz-bind', '--metrics-bind', '--sync-period', '--min-sync-interval', '--nodeport-addresses', '--iptables-backend', '--cleanup',
+      '--config', '--bind-address', '--cluster-cidr', '--detect-local-mode', '--pod-bridge-interface', '--pod-interface-name-prefix', '--masquerade-all',
+      '--conntrack-max-per-core', '--conntrack-min', '--conntrack-tcp-timeout-established', '--conntrack-tcp-timeout-close-wait', '--conntrack-tcp-be-liberal', '--conntrack-udp-timeout', '--conntrack-udp-timeout-stream',
+      '--feature-gates', '--v', '--proxy-mode', '--hostname-override', '--healthz-bind-address', '--metrics-bind-address', '--iptables-sync-period', '--iptables-min-sync-period', '--ipvs-sync-period', '--ipvs-min-sync-period', '--ipvs-scheduler',
+    ],
     ['NODE_NAME', 'KUBECONFIG', 'FERRY_LOG_LEVEL'],
   ],
 ];
@@ -87,6 +92,9 @@ describe('ferry --help, --version and exit codes (spawned, as a user runs them)'
     [['manifests', '--token', 't'], "ferry manifests: required option '--webhook-url <url>' not specified"],
     [['agent', '--mode', 'ebpf'], 'ferry agent: --mode "ebpf" is not supported: expected one of nftables, iptables, ipvs, userspace'],
     [['agent', '--node-name'], "ferry agent: option '--node-name <name>' argument missing"],
+    [['agent', '--proxy-mode', 'ebpf'], 'ferry agent: --proxy-mode "ebpf" is not supported: expected one of nftables, iptables, ipvs, userspace'],
+    [['agent', '--config', '/nonexistent/config.conf'], "ferry agent: --config \"/nonexistent/config.conf\": cannot read it: ENOENT: no such file or directory, open '/nonexistent/config.conf'"],
+    [['agent', '--init-only'], 'ferry agent: --init-only is not supported: the agent has no separate privileged initialisation (run it with NET_ADMIN, as kube-proxy after --init-only)'],
   ])('usage error: ferry %j exits 2 and says %s', async (args, message) => {
     const run = await ferry(args);
     expect(run.code).toBe(2);

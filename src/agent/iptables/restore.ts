@@ -38,7 +38,11 @@ export function planRestore(input: RestoreInput): RestorePlan {
   const keys = [...input.state.services.keys()];
   let endpoints = 0;
   for (const port of input.state.services.values()) endpoints += port.endpoints.length;
-  const options = { comments: endpoints <= LARGE_CLUSTER_ENDPOINTS };
+  const options = {
+    comments: endpoints <= LARGE_CLUSTER_ENDPOINTS,
+    ...(input.state.masqueradeAll ? { masqueradeAll: true } : {}),
+    ...(input.state.podTraffic?.[input.family] ? { pods: input.state.podTraffic[input.family] } : {}),
+  };
   for (const key of keys) {
     const keep = input.changed !== undefined && !input.changed.has(key) ? input.previous.get(key) : undefined;
     const render = keep ?? renderIptablesService(input.state.services.get(key)!, input.family, nodeIPs, options);

@@ -15,9 +15,10 @@
  */
 import { isIPv6 } from 'node:net';
 import { base32Hash } from '../hash';
-import { endpointId, trafficPlan, type Verdict } from '../policy';
+import { iptablesPodMatch } from '../pod-traffic';
+import { endpointId, externalAddresses, trafficPlan, type Verdict } from '../policy';
 import { assertAddress, assertRenderable } from '../state';
-import type { Endpoint, ServicePort } from '../types';
+import type { Endpoint, PodTrafficMatch, ServicePort } from '../types';
 
 export type IpFamily = 4 | 6;
 
@@ -66,7 +67,14 @@ export function endpointChain(port: ServicePort, endpoint: Endpoint): string {
 export function inFamily(port: ServicePort, family: IpFamily): ServicePort | undefined {
   const matches = (ip: string) => isIPv6(ip) === (family === 6);
   const clusterIPs = port.clusterIPs.filter(matches);
-  return clusterIPs.length === 0 ? undefined : { ...port, clusterIPs, endpoints: port.endpoints.filter((e) => matches(e.ip)) };
+  if (clusterIPs.length === 0) return undefined;
+  return {
+    ...port,
+    clusterIPs,
+    ...(port.externalIPs ? { externalIPs: port.externalIPs.filter(matches) } : {}),
+    ...(port.loadBalancerIPs ? { loadBalancerIPs: port.loadBalancerIPs.filter(matches) } : {}),
+    endpoints: port.endpoints.filter((e) => matches(e.ip)),
+  };
 }
 
 const comment = (text: string) => {
@@ -85,6 +93,10 @@ export const LARGE_CLUSTER_ENDPOINTS = 1000;
 export interface RenderOptions {
   /** Comments on the per-endpoint rules (off in large clusters). */
   comments?: boolean;
+  /** `--masquerade-all`: every ClusterIP connection is masqueraded. */
+  masqueradeAll?: boolean;
+  /** This family's pod-traffic detector (pod-traffic.ts), if any. */
+  pods?: PodTrafficMatch;
 }
 
 export function renderIptablesService(whole: ServicePort, family: IpFamily, nodeIPs: readonly string[], options: RenderOptions = {}): IptablesServiceRender | undefined {
@@ -118,27 +130,50 @@ export function renderIptablesService(whole: ServicePort, family: IpFamily, node
       rules: [`${endpointComment}-s ${endpoint.ip}/${host} -j ${CHAINS.markMasq}`, `${endpointComment}${match} ${recent}-j DNAT --to-destination ${endpointId(endpoint)}`],
     });
   }
-  if (plan.cluster.length > 0) out.chains.push({ name: names.cluster, rules: policyRules(port, plan.cluster, sepOf, withComments) });
-  if (plan.local.length > 0) out.chains.push({ name: names.local, rules: policyRules(port, plan.local, sepOf, withComments) });
+  // kube-proxy masquerades ClusterIP traffic in the internal traffic chain, matching the
+  // ClusterIP there because the cluster chain also serves external traffic.
+  const internalChain = plan.internal === 'cluster' ? names.cluster : plan.internal === 'local' ? names.local : undefined;
+  const masquerade = internalChain && internalMasquerade(port, name, match, host, options);
+  if (plan.cluster.length > 0) out.chains.push({ name: names.cluster, rules: [...(internalChain === names.cluster && masquerade ? [masquerade] : []), ...policyRules(port, plan.cluster, sepOf, withComments)] });
+  if (plan.local.length > 0) out.chains.push({ name: names.local, rules: [...(internalChain === names.local && masquerade ? [masquerade] : []), ...policyRules(port, plan.local, sepOf, withComments)] });
 
   for (const ip of port.clusterIPs) {
     const dest = `-d ${ip}/${host} ${match} --dport ${port.port}`;
-    const target = plan.internal === 'cluster' ? names.cluster : plan.internal === 'local' ? names.local : undefined;
-    if (target) out.services.push(`${comment(`${name} cluster IP`)} ${dest} -j ${target}`);
+    if (internalChain) out.services.push(`${comment(`${name} cluster IP`)} ${dest} -j ${internalChain}`);
     else out.filterServices.push(`${comment(`${name} has no ${plan.internal === 'drop' ? 'local ' : ''}endpoints`)} ${dest} ${rejectOrDrop(plan.internal, proto)}`);
   }
-  if (port.nodePort !== undefined && plan.external !== undefined) {
+  if (plan.external !== undefined) {
+    const addresses = externalAddresses(port);
+    const lbIPs = new Set(port.loadBalancerIPs ?? []);
+    const noEndpoints = `${comment(`${name} has no ${plan.external === 'drop' ? 'local ' : ''}endpoints`)}`;
     if (plan.hasEndpoints) {
-      out.nodePorts.push(`${comment(name)} ${match} --dport ${port.nodePort} -j ${names.external}`);
-      out.chains.push({ name: names.external, rules: externalRules(port, plan.external, names) });
+      out.chains.push({ name: names.external, rules: externalRules(port, plan.external, names, options.pods) });
+      if (port.nodePort !== undefined) out.nodePorts.push(`${comment(name)} ${match} --dport ${port.nodePort} -j ${names.external}`);
+      for (const ip of addresses) {
+        out.services.push(`${comment(`${name} ${lbIPs.has(ip) ? 'loadbalancer IP' : 'external IP'}`)} -d ${ip}/${host} ${match} --dport ${port.port} -j ${names.external}`);
+      }
     }
     if (plan.external === 'reject' || plan.external === 'drop') {
-      for (const ip of nodeIPs) {
-        out.filterExternal.push(`${comment(`${name} has no ${plan.external === 'drop' ? 'local ' : ''}endpoints`)} -d ${ip}/${host} ${match} --dport ${port.nodePort} ${rejectOrDrop(plan.external, proto)}`);
+      if (port.nodePort !== undefined) {
+        for (const ip of nodeIPs) out.filterExternal.push(`${noEndpoints} -d ${ip}/${host} ${match} --dport ${port.nodePort} ${rejectOrDrop(plan.external, proto)}`);
+      }
+      // An external address may be this node's own (INPUT) or routed through it (FORWARD).
+      for (const ip of addresses) {
+        const rule = `${noEndpoints} -d ${ip}/${host} ${match} --dport ${port.port} ${rejectOrDrop(plan.external, proto)}`;
+        out.filterExternal.push(rule);
+        out.filterServices.push(rule);
       }
     }
   }
   return out;
+}
+
+/** The rule that masquerades ClusterIP traffic (all of it, or what is not from a pod), or undefined. */
+function internalMasquerade(port: ServicePort, name: string, match: string, host: number, options: RenderOptions): string | undefined {
+  if (!options.masqueradeAll && !options.pods) return undefined;
+  const dest = `-d ${port.clusterIPs[0]}/${host} ${match} --dport ${port.port}`;
+  const notPods = options.masqueradeAll ? '' : ` ${iptablesPodMatch(options.pods!, true)}`;
+  return `${comment(`${name} cluster IP`)} ${dest}${notPods} -j ${CHAINS.markMasq}`;
 }
 
 function rejectOrDrop(verdict: Verdict, proto: string): string {
@@ -166,12 +201,15 @@ function policyRules(port: ServicePort, endpoints: Endpoint[], target: (e: Endpo
   return rules;
 }
 
-function externalRules(port: ServicePort, verdict: Verdict, names: ReturnType<typeof serviceChains>): string[] {
+function externalRules(port: ServicePort, verdict: Verdict, names: ReturnType<typeof serviceChains>, pods: PodTrafficMatch | undefined): string[] {
   const name = portName(port);
   if (!port.externalLocal) {
     return [`${comment(`masquerade traffic for ${name} external destinations`)} -j ${CHAINS.markMasq}`, `-j ${names.cluster}`];
   }
   const rules = [
+    // kube-proxy: pod traffic to an external destination is subject to neither traffic
+    // policy, as if it had gone out to the load balancer and come back in.
+    ...(pods ? [`${comment(`pod traffic for ${name} external destinations`)} ${iptablesPodMatch(pods)} -j ${names.cluster}`] : []),
     `${comment(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${CHAINS.markMasq}`,
     `${comment(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${names.cluster}`,
   ];

@@ -7,12 +7,20 @@
  * every sync replaces it whole in one transaction.
  */
 import { isIPv6 } from 'node:net';
+import { nftPodMatch } from '../pod-traffic';
+import type { ProxyState } from '../types';
 import type { IpvsDesired } from './render';
 
 export const COMPANION_TABLE = 'ferry-ipvs';
 const MARK = '0x00004000';
 
-export function renderCompanion(desired: IpvsDesired, nodeIPs: readonly string[]): string {
+/**
+ * `masquerading`: the state's `--masquerade-all` and pod-traffic detector. As kube-proxy's
+ * ipvs mode does with its KUBE-CLUSTER-IP set, ClusterIP traffic is then masqueraded (all
+ * of it, or what does not come from a pod). The sets and rules that only these and
+ * externalIPs need are written only when used.
+ */
+export function renderCompanion(desired: IpvsDesired, nodeIPs: readonly string[], masquerading: Pick<ProxyState, 'podTraffic' | 'masqueradeAll'> = {}): string {
   const lines: string[] = [];
   for (const family of ['ip', 'ip6'] as const) {
     const v6 = family === 'ip6';
@@ -33,7 +41,20 @@ export function renderCompanion(desired: IpvsDesired, nodeIPs: readonly string[]
     lines.push(`add set ${table} reject-nodeports { type inet_proto . inet_service${elements(nodePortKeys('reject'))} ; }`);
     lines.push(`add set ${table} drop-nodeports { type inet_proto . inet_service${elements(nodePortKeys('drop'))} ; }`);
     const mark = `meta mark set meta mark | ${MARK}`;
-    lines.push(`add chain ${table} mark-nodeports { ${family} daddr @nodeport-ips meta l4proto . th dport @masquerade-nodeports ${mark} ; }`);
+    const markRules = [`${family} daddr @nodeport-ips meta l4proto . th dport @masquerade-nodeports ${mark}`];
+    const external = desired.masqueradeExternal.filter((e) => inFamily(e.ip)).map((e) => `${e.ip} . ${e.protocol} . ${e.port}`);
+    if (external.length > 0) {
+      lines.push(`add set ${table} masquerade-external { type ${addr} . inet_proto . inet_service${elements(external)} ; }`);
+      markRules.push(`${family} daddr . meta l4proto . th dport @masquerade-external ${mark}`);
+    }
+    const pods = masquerading.podTraffic?.[v6 ? 6 : 4];
+    if (masquerading.masqueradeAll || pods) {
+      const cluster = desired.clusterServices.filter((c) => inFamily(c.ip)).map((c) => `${c.ip} . ${c.protocol} . ${c.port}`);
+      lines.push(`add set ${table} cluster-ips { type ${addr} . inet_proto . inet_service${elements(cluster)} ; }`);
+      const notPods = masquerading.masqueradeAll || !pods ? '' : `${nftPodMatch(pods, family, true)} `;
+      markRules.push(`${notPods}${family} daddr . meta l4proto . th dport @cluster-ips ${mark}`);
+    }
+    lines.push(`add chain ${table} mark-nodeports { ${markRules.join(' ; ')} ; }`);
     lines.push(`add chain ${table} nat-prerouting { type nat hook prerouting priority -100 ; policy accept ; jump mark-nodeports ; }`);
     lines.push(`add chain ${table} nat-output { type nat hook output priority -100 ; policy accept ; jump mark-nodeports ; }`);
     lines.push(

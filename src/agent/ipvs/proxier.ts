@@ -56,7 +56,7 @@ export class IpvsProxier implements Proxier {
     const current = parseIpvsSave(await runChecked(this.run, 'ipvsadm', ['-Sn'])).filter((vs) => this.owns(vs, state));
     const input = ipvsRestoreInput(current, desired.virtualServers);
     if (input) await runChecked(this.run, 'ipvsadm-restore', [], input);
-    await runChecked(this.run, 'nft', ['-f', '-'], renderCompanion(desired, state.nodeIPs));
+    await runChecked(this.run, 'nft', ['-f', '-'], renderCompanion(desired, state.nodeIPs, state));
     return { rules: desired.virtualServers.reduce((n, vs) => n + 1 + vs.reals.length, 0), endpoints: desired.endpointIPs.length };
   }
 

@@ -6,14 +6,16 @@
  * virtual servers that stay the same (established connections keep their real server).
  */
 import { isIPv6 } from 'node:net';
-import { trafficPlan, type Verdict } from '../policy';
+import { externalAddresses, trafficPlan, type Verdict } from '../policy';
 import { assertAddress, assertRenderable } from '../state';
 import type { Endpoint, ProxyState, Scheduler } from '../types';
 
 export const DUMMY_INTERFACE = 'ferry-ipvs0';
 
+export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
+
 export interface VirtualServer {
-  protocol: 'tcp' | 'udp';
+  protocol: IpvsProtocol;
   /** `ip:port` / `[ip6]:port`. */
   address: string;
   scheduler: Scheduler;
@@ -25,12 +27,20 @@ export interface VirtualServer {
 
 export interface IpvsDesired {
   virtualServers: VirtualServer[];
-  /** ClusterIPs bound to the dummy interface so IPVS sees their packets on INPUT. */
+  /**
+   * ClusterIPs, externalIPs and load balancer IPs bound to the dummy interface so IPVS sees
+   * their packets on INPUT (kube-proxy binds them to kube-ipvs0; `ipMode: Proxy` IPs are not
+   * in the state, so they are never bound: KEP-1860's reason for the field).
+   */
   boundAddresses: string[];
   /** Entry points with no usable endpoint, for the companion nft rules: reject or drop. */
-  noEndpoints: Array<{ protocol: 'tcp' | 'udp'; ip: string | undefined; port: number; verdict: 'reject' | 'drop' }>;
+  noEndpoints: Array<{ protocol: IpvsProtocol; ip: string | undefined; port: number; verdict: 'reject' | 'drop' }>;
   /** NodePorts whose traffic is masqueraded (externalTrafficPolicy Cluster). */
-  masqueradeNodePorts: Array<{ protocol: 'tcp' | 'udp'; port: number }>;
+  masqueradeNodePorts: Array<{ protocol: IpvsProtocol; port: number }>;
+  /** externalIPs and load balancer IPs whose traffic is masqueraded (externalTrafficPolicy Cluster). */
+  masqueradeExternal: Array<{ protocol: IpvsProtocol; ip: string; port: number }>;
+  /** ClusterIP virtual services, for `--masquerade-all` and the pod-traffic detector's masquerade. */
+  clusterServices: Array<{ protocol: IpvsProtocol; ip: string; port: number }>;
   /** Endpoint addresses, for hairpin masquerading. */
   endpointIPs: string[];
 }
@@ -38,14 +48,14 @@ export interface IpvsDesired {
 const hostPort = (ip: string, port: number) => (isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 export function renderIpvs(state: ProxyState, defaultScheduler: Scheduler): IpvsDesired {
-  const out: IpvsDesired = { virtualServers: [], boundAddresses: [], noEndpoints: [], masqueradeNodePorts: [], endpointIPs: [] };
+  const out: IpvsDesired = { virtualServers: [], boundAddresses: [], noEndpoints: [], masqueradeNodePorts: [], masqueradeExternal: [], clusterServices: [], endpointIPs: [] };
   const bound = new Set<string>();
   const endpointIPs = new Set<string>();
   for (const ip of state.nodeIPs) assertAddress('node address', ip);
   for (const port of state.services.values()) {
     assertRenderable(port);
     const plan = trafficPlan(port);
-    const protocol = port.protocol === 'TCP' ? 'tcp' : 'udp';
+    const protocol = port.protocol.toLowerCase() as IpvsProtocol;
     const base = { protocol, scheduler: port.scheduler ?? defaultScheduler, persistence: port.affinity?.timeoutSeconds } as const;
     const reals = (verdict: Verdict, family: boolean): string[] => {
       const endpoints: Endpoint[] = verdict === 'cluster' ? plan.cluster : verdict === 'local' ? plan.local : [];
@@ -55,16 +65,29 @@ export function renderIpvs(state: ProxyState, defaultScheduler: Scheduler): Ipvs
     for (const ip of port.clusterIPs) {
       bound.add(ip);
       if (plan.internal === 'reject' || plan.internal === 'drop') out.noEndpoints.push({ protocol, ip, port: port.port, verdict: plan.internal });
-      else out.virtualServers.push({ ...base, address: hostPort(ip, port.port), reals: reals(plan.internal, isIPv6(ip)) });
+      else {
+        out.virtualServers.push({ ...base, address: hostPort(ip, port.port), reals: reals(plan.internal, isIPv6(ip)) });
+        out.clusterServices.push({ protocol, ip, port: port.port });
+      }
     }
-    if (port.nodePort === undefined || plan.external === undefined) continue;
-    if (plan.external === 'reject' || plan.external === 'drop') {
-      out.noEndpoints.push({ protocol, ip: undefined, port: port.nodePort, verdict: plan.external });
+    if (plan.external === undefined) continue;
+    const external = plan.external;
+    for (const ip of externalAddresses(port)) {
+      bound.add(ip);
+      if (external === 'reject' || external === 'drop') out.noEndpoints.push({ protocol, ip, port: port.port, verdict: external });
+      else {
+        out.virtualServers.push({ ...base, address: hostPort(ip, port.port), reals: reals(external, isIPv6(ip)) });
+        if (external === 'cluster') out.masqueradeExternal.push({ protocol, ip, port: port.port });
+      }
+    }
+    if (port.nodePort === undefined) continue;
+    if (external === 'reject' || external === 'drop') {
+      out.noEndpoints.push({ protocol, ip: undefined, port: port.nodePort, verdict: external });
       continue;
     }
-    if (plan.external === 'cluster') out.masqueradeNodePorts.push({ protocol, port: port.nodePort });
+    if (external === 'cluster') out.masqueradeNodePorts.push({ protocol, port: port.nodePort });
     for (const ip of state.nodeIPs) {
-      out.virtualServers.push({ ...base, address: hostPort(ip, port.nodePort), reals: reals(plan.external, isIPv6(ip)) });
+      out.virtualServers.push({ ...base, address: hostPort(ip, port.nodePort), reals: reals(external, isIPv6(ip)) });
     }
   }
   out.virtualServers.sort((a, b) => (a.protocol + a.address < b.protocol + b.address ? -1 : 1));
@@ -73,15 +96,19 @@ export function renderIpvs(state: ProxyState, defaultScheduler: Scheduler): Ipvs
   return out;
 }
 
+/** ipvsadm's service flags: `-t`, `-u`, and SCTP's long one (it has no short form). */
+const FLAG_OF_PROTOCOL: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
+const PROTOCOL_OF_FLAG: Record<string, IpvsProtocol> = { '-t': 'tcp', '--tcp-service': 'tcp', '-u': 'udp', '--udp-service': 'udp', '--sctp-service': 'sctp' };
+
 /** Parses `ipvsadm -Sn` (the format `ipvsadm-restore` reads). */
 export function parseIpvsSave(text: string): VirtualServer[] {
   const byKey = new Map<string, VirtualServer>();
   for (const line of text.split('\n')) {
     const words = line.trim().split(/\s+/);
-    const protoFlag = words.find((w) => w === '-t' || w === '-u');
+    const protoFlag = words.find((w) => w in PROTOCOL_OF_FLAG);
     const address = protoFlag ? words[words.indexOf(protoFlag) + 1] : undefined;
     if (!protoFlag || !address) continue;
-    const protocol = protoFlag === '-t' ? 'tcp' : 'udp';
+    const protocol = PROTOCOL_OF_FLAG[protoFlag]!;
     const key = `${protocol} ${address}`;
     if (words[0] === '-A') {
       const scheduler = (valueAfter(words, '-s') ?? 'wlc') as Scheduler;
@@ -108,7 +135,7 @@ function valueAfter(words: string[], flag: string): string | undefined {
  */
 export function ipvsRestoreInput(current: readonly VirtualServer[], desired: readonly VirtualServer[]): string {
   const lines: string[] = [];
-  const flag = (vs: VirtualServer) => `${vs.protocol === 'tcp' ? '-t' : '-u'} ${vs.address}`;
+  const flag = (vs: VirtualServer) => `${FLAG_OF_PROTOCOL[vs.protocol]} ${vs.address}`;
   const service = (vs: VirtualServer) => `${flag(vs)} -s ${vs.scheduler}${vs.persistence === undefined ? '' : ` -p ${vs.persistence}`}`;
   const key = (vs: VirtualServer) => `${vs.protocol} ${vs.address}`;
   const now = new Map(current.map((vs) => [key(vs), vs]));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { assertAddress } from '../state';
 import type { Family } from './names';
 import type { ChainRender, ServiceRender } from './service';
-import { ELEMENT_MAPS, fixedChains, HAIRPIN, NODEPORT_IPS, type ElementMap } from './tables';
+import { ALL_ELEMENT_MAPS, fixedChains, HAIRPIN, NODEPORT_IPS, type ElementMap } from './tables';
 
 /**
  * Everything ferry writes into one table, apart from its base chains and the affinity
@@ -45,7 +45,7 @@ export function emptyContent(family: Family): TableContent {
     chains: new Map(fixedChains(family).map((c) => [c.name, { ...c, immutable: false }])),
     chainRefs: new Map(),
     affinitySets: new Map(),
-    elements: new Map(ELEMENT_MAPS.map((m) => [m, new Map()])),
+    elements: new Map(ALL_ELEMENT_MAPS.map((m) => [m, new Map()])),
     hairpinRefs: new Map(),
     nodeIPs: [],
     sum: 0n,
@@ -147,7 +147,7 @@ export function updateContent(
 }
 
 export function emptyChanges(): ContentChanges {
-  return { chains: new Map(), sets: new Map(), elements: new Map(ELEMENT_MAPS.map((m) => [m, new Map()])) };
+  return { chains: new Map(), sets: new Map(), elements: new Map(ALL_ELEMENT_MAPS.map((m) => [m, new Map()])) };
 }
 
 const MASK64 = (1n << 64n) - 1n;

@@ -140,7 +140,10 @@ export function isAffinitySet(name: string): boolean {
   return name.startsWith(AFFINITY_PREFIX);
 }
 
-/** Chains whose name fixes their rules (endpoint chains, the shared `dnat-`/`nodeport-` chains). */
+/**
+ * Chains whose name fixes their rules (endpoint chains, the shared `dnat-`/`nodeport-`/
+ * `extip-` chains; a suffix `-all` or `-p<tag>` names the masquerading they add, service.ts).
+ */
 export function isContentAddressed(chain: string): boolean {
-  return chain.startsWith(CHAIN_PREFIX.endpoint) || /^(dnat|nodeport|nodeport-local)-(tcp|udp)-\d+(-\d+)?$/.test(chain);
+  return chain.startsWith(CHAIN_PREFIX.endpoint) || /^(dnat|nodeport|nodeport-local|extip|extip-local)-(tcp|udp|sctp)-\d+(-\d+)?(-all|-p[A-Z2-7]{6})?$/.test(chain);
 }

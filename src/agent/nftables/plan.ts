@@ -19,7 +19,7 @@
 import { sameRules, type ContentChanges, type TableContent } from './content';
 import { CHAIN_PREFIX, isContentAddressed, STATE_PREFIX, stateChain, type Family } from './names';
 import type { ChainRender } from './service';
-import { addrType, BASE_CHAINS, baseChainHook, declaration, ELEMENT_MAPS, isSet } from './tables';
+import { addrType, BASE_CHAINS, baseChainHook, declaration, ELEMENT_MAPS, isSet, SCTP_MAPS, type ElementMap } from './tables';
 import { Transaction } from './transaction';
 
 export const STALE_DELETE_DELAY_MS = 1000;
@@ -75,8 +75,9 @@ export function planTable(input: TableInput): TablePlan {
     if (input.listed !== 'absent') tx.deleteTable();
     pending.clear();
     tx.addTable('ferry node agent: Service proxying (do not edit)');
-    declareAll(tx);
-    writeAll(tx, pending, desired, undefined);
+    const maps = mapsOf(desired, false);
+    declareAll(tx, maps);
+    writeAll(tx, pending, desired, undefined, maps);
     tx.addChain(stateChain(desired.fingerprint));
     for (const chain of BASE_CHAINS) tx.addChain(chain.name, chain.rules, baseChainHook(chain));
     return { tx, pending };
@@ -85,8 +86,9 @@ export function planTable(input: TableInput): TablePlan {
     // Only what exists can be waiting for deletion.
     for (const [name, p] of pending) if (!(p.kind === 'chain' ? found.chains : found.sets).has(name)) pending.delete(name);
     if (found.fingerprint !== desired.fingerprint) {
-      declareAll(tx);
-      writeAll(tx, pending, desired, found);
+      const maps = mapsOf(desired, true);
+      declareAll(tx, maps);
+      writeAll(tx, pending, desired, found, maps);
       tx.addChain(stateChain(desired.fingerprint));
       for (const name of found.chains) if (name.startsWith(STATE_PREFIX) && name !== stateChain(desired.fingerprint)) tx.deleteChain(name);
     }
@@ -97,8 +99,19 @@ export function planTable(input: TableInput): TablePlan {
   return { tx, pending };
 }
 
-function declareAll(tx: Transaction): void {
-  for (const map of ELEMENT_MAPS) tx.declare(isSet(map) ? 'set' : 'map', map, declaration(tx.family, map));
+/**
+ * The maps and sets a write declares: every table's, and the SCTP maps where they are
+ * needed. A refill (`refill`) declares and flushes the SCTP maps too, whether or not the
+ * listed table had them (declaring is idempotent): a map of an earlier SCTP Service must
+ * not keep elements the new content does not hold.
+ */
+function mapsOf(desired: TableContent, refill: boolean): ElementMap[] {
+  const sctp = refill || SCTP_MAPS.some((m) => desired.elements.get(m)!.size > 0);
+  return [...ELEMENT_MAPS, ...(sctp ? SCTP_MAPS : [])];
+}
+
+function declareAll(tx: Transaction, maps: readonly ElementMap[]): void {
+  for (const map of maps) tx.declare(isSet(map) ? 'set' : 'map', map, declaration(tx.family, map));
 }
 
 /**
@@ -107,7 +120,7 @@ function declareAll(tx: Transaction): void {
  * content-addressed are rewritten (their rules were not listed), and the maps are flushed
  * and refilled (their elements were not listed either).
  */
-function writeAll(tx: Transaction, pending: Map<string, PendingDelete>, desired: TableContent, found: ListedTable | undefined): void {
+function writeAll(tx: Transaction, pending: Map<string, PendingDelete>, desired: TableContent, found: ListedTable | undefined, maps: readonly ElementMap[]): void {
   for (const [name, timeout] of desired.affinitySets) {
     if (!found?.sets.has(name)) declareAffinitySet(tx, name, timeout);
     pending.delete(name);
@@ -119,7 +132,7 @@ function writeAll(tx: Transaction, pending: Map<string, PendingDelete>, desired:
     if (exists) tx.flushChain(chain.name);
     tx.addChain(chain.name, chain.rules);
   }
-  for (const map of ELEMENT_MAPS) {
+  for (const map of maps) {
     const kind = isSet(map) ? 'set' : 'map';
     if (found) tx.flush(kind, map);
     const items = desired.elements.get(map)!;
@@ -129,6 +142,11 @@ function writeAll(tx: Transaction, pending: Map<string, PendingDelete>, desired:
 
 /** Writes what an update of the content changed. */
 function writeChanges(tx: Transaction, pending: Map<string, PendingDelete>, changes: ContentChanges, desired: TableContent, now: number): void {
+  // An SCTP map gaining elements may not exist yet, and the chains written below use it.
+  for (const map of SCTP_MAPS) {
+    const items = desired.elements.get(map)!;
+    if ([...changes.elements.get(map)!.keys()].some((key) => items.has(key))) tx.declare('map', map, declaration(tx.family, map));
+  }
   for (const [name, before] of changes.sets) {
     const after = desired.affinitySets.get(name);
     if (before === undefined && after !== undefined) {

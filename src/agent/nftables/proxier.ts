@@ -11,7 +11,7 @@ import type { Proxier, ProxyState, ServicePort, SyncResult } from '../types';
 import { DEFAULT_TABLES, FAMILIES, fingerprintOf, isAffinitySet, shardOf, shardOfTable, TABLE, tableName, type Family } from './names';
 import { emptyChanges, tableContent, updateContent, type TableContent } from './content';
 import { planTable, type ListedTable, type PendingDelete } from './plan';
-import { renderServicePort, type ServiceRender } from './service';
+import { renderContext, renderServicePort, type RenderContext, type ServiceRender } from './service';
 import { sameBaseChains, type BaseChainSpec } from './tables';
 
 /**
@@ -76,6 +76,9 @@ export class NftablesProxier implements Proxier {
    * every port again, and most are unchanged.
    */
   private renders = new Map<string, { port: ServicePort; json?: string; byFamily: Map<Family, ServiceRender | undefined> }>();
+  /** What the cached renders were rendered with besides their ports (the masquerading configured, the Node's pod CIDRs). */
+  private contexts = new Map<Family, RenderContext>();
+  private contextKey = '';
 
   constructor(options: NftablesOptions = {}) {
     this.run = options.run ?? runCommand;
@@ -95,6 +98,12 @@ export class NftablesProxier implements Proxier {
    */
   async sync(state: ProxyState, changed: ReadonlySet<string> | undefined): Promise<SyncResult> {
     const full = changed === undefined || !this.trusted;
+    this.contexts = new Map(this.families.map((f) => [f, renderContext(state, f)]));
+    const contextKey = JSON.stringify([...this.contexts]);
+    // A new context (the Node's pod CIDRs changed) makes every cached render stale; the
+    // snapshot rebuilds the whole state then, so this is a full sync anyway.
+    if (contextKey !== this.contextKey) this.renders.clear();
+    this.contextKey = contextKey;
     const planned: Planned[] = [];
     const dropped: string[] = [];
     const applier = new Applier(this.run, this.parallel, this.parallelBytes, this.families.length * (full ? this.tables : Math.min(this.tables, changed!.size)));
@@ -199,7 +208,7 @@ export class NftablesProxier implements Proxier {
       cached = (cached.json ?? JSON.stringify(cached.port)) === json ? { ...cached, port, json } : { port, json, byFamily: new Map() };
       this.renders.set(key, cached);
     }
-    if (!cached.byFamily.has(family)) cached.byFamily.set(family, renderServicePort(port, family));
+    if (!cached.byFamily.has(family)) cached.byFamily.set(family, renderServicePort(port, family, this.contexts.get(family)));
     return cached.byFamily.get(family);
   }
 

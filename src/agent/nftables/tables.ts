@@ -22,10 +22,10 @@ export const MASQUERADE_MARK = '0x00004000';
  */
 export const MARK_FOR_MASQUERADE = `meta mark set meta mark | ${MASQUERADE_MARK}`;
 
-export type Proto = 'tcp' | 'udp';
-export const PROTOS: readonly Proto[] = ['tcp', 'udp'];
+export type Proto = 'tcp' | 'udp' | 'sctp';
+export const PROTOS: readonly Proto[] = ['tcp', 'udp', 'sctp'];
 
-/** Every map and set of a table whose elements ferry writes (affinity sets are dynamic: not these). */
+/** Every map and set that each table declares, whose elements ferry writes (affinity sets are dynamic: not these). */
 export const ELEMENT_MAPS = [
   'service-ips',
   'service-nodeports',
@@ -36,14 +36,27 @@ export const ELEMENT_MAPS = [
   NODEPORT_IPS,
   HAIRPIN,
 ] as const;
-export type ElementMap = (typeof ELEMENT_MAPS)[number];
+
+/**
+ * The SCTP endpoint maps, declared only in a table that has an SCTP Service (and kept
+ * once there): few clusters use SCTP, and a table without it stays exactly as it was. The
+ * key cannot be shared with TCP: one Service may serve the same port over both (Diameter,
+ * SIP).
+ */
+export const SCTP_MAPS = ['cluster-endpoints-sctp', 'nodeport-endpoints-sctp'] as const;
+export const ALL_ELEMENT_MAPS = [...ELEMENT_MAPS, ...SCTP_MAPS] as const;
+export type ElementMap = (typeof ALL_ELEMENT_MAPS)[number];
+
+export function isSctpMap(map: ElementMap): boolean {
+  return (SCTP_MAPS as readonly string[]).includes(map);
+}
 
 export function clusterEndpointsMap(proto: Proto): ElementMap {
-  return proto === 'tcp' ? 'cluster-endpoints-tcp' : 'cluster-endpoints-udp';
+  return `cluster-endpoints-${proto}`;
 }
 
 export function nodePortEndpointsMap(proto: Proto): ElementMap {
-  return proto === 'tcp' ? 'nodeport-endpoints-tcp' : 'nodeport-endpoints-udp';
+  return `nodeport-endpoints-${proto}`;
 }
 
 export function addrType(family: Family): string {
@@ -70,13 +83,15 @@ export function declaration(family: Family, map: ElementMap): string {
     // `tcp dport`, not `th dport`: nft 1.0.6 cannot read a `th` typeof back from the kernel
     // into a transaction that has rules using the map ("conflicting protocols specified").
     case 'cluster-endpoints-tcp':
-    case 'cluster-endpoints-udp': {
-      const port = `${map.slice(-3)} dport`;
+    case 'cluster-endpoints-udp':
+    case 'cluster-endpoints-sctp': {
+      const port = `${map.slice('cluster-endpoints-'.length)} dport`;
       return `typeof ${family} daddr . ${port} . numgen random mod 1 : ${family} daddr . ${port} ; comment "ClusterIP, port, index: endpoint"`;
     }
     case 'nodeport-endpoints-tcp':
-    case 'nodeport-endpoints-udp': {
-      const port = `${map.slice(-3)} dport`;
+    case 'nodeport-endpoints-udp':
+    case 'nodeport-endpoints-sctp': {
+      const port = `${map.slice('nodeport-endpoints-'.length)} dport`;
       return `typeof ${port} . numgen random mod 1 : ${family} daddr . ${port} ; comment "NodePort, index: endpoint"`;
     }
     case NODEPORT_IPS:

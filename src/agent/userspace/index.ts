@@ -73,6 +73,8 @@ export class UserspaceProxier implements Proxier {
   private kernelRedirects: ReadonlyMap<string, number> = new Map();
   private hintsLoaded = false;
   private closing = false;
+  /** SCTP service ports already named in the log (each once while it exists). */
+  private readonly sctpNamed = new Set<string>();
 
   constructor(private readonly options: UserspaceOptions) {
     const log = options.log ?? (() => {});
@@ -90,7 +92,15 @@ export class UserspaceProxier implements Proxier {
     const keys = changed ?? new Set([...state.services.keys(), ...this.services.keys()]);
     const planOptions = { defaultScheduler: this.options.scheduler, clusterIPs: this.run !== undefined };
     const plans = new Map<string, ServicePlan>();
-    for (const key of keys) plans.set(key, planServicePort(key, state.services.get(key), state.nodeIPs, planOptions));
+    for (const key of keys) {
+      const port = state.services.get(key);
+      plans.set(key, planServicePort(key, port, state.nodeIPs, planOptions));
+      if (port?.protocol !== 'SCTP') this.sctpNamed.delete(key);
+      else if (!this.sctpNamed.has(key)) {
+        this.sctpNamed.add(key);
+        this.context.log(`userspace: ${key} is not served: this mode cannot proxy SCTP (Node.js has no SCTP sockets); the nftables, iptables and ipvs modes can`);
+      }
+    }
 
     // Close first, so that a port moving to another Service or address can be bound below.
     for (const [key, plan] of plans) {

@@ -9,6 +9,7 @@
  * of accepting and hanging.
  */
 import net from 'node:net';
+import { externalAddresses } from '../policy';
 import { usableEndpoints } from '../state';
 import type { L4Protocol, Scheduler, ServicePort } from '../types';
 import type { BalancerConfig } from './balancer';
@@ -53,8 +54,9 @@ export function planServicePort(
   nodeIPs: readonly string[],
   options: PlanOptions,
 ): ServicePlan {
-  // Headless and ExternalName Services have no ClusterIP and get nothing.
-  if (port === undefined || port.clusterIPs.length === 0) return EMPTY;
+  // Headless and ExternalName Services have no ClusterIP and get nothing; Node.js has no
+  // SCTP sockets, so SCTP ports are left to the kernel modes (the proxier says so once).
+  if (port === undefined || port.clusterIPs.length === 0 || port.protocol === 'SCTP') return EMPTY;
   const base = {
     scheduler: port.scheduler ?? options.defaultScheduler,
     affinityTimeoutMs: port.affinity === undefined ? undefined : port.affinity.timeoutSeconds * 1000,
@@ -84,6 +86,27 @@ export function planServicePort(
         redirectKeys: keys,
         keepClient: false,
         balancer: { ...base, virtualAddress: clusterIPv4[0]!, endpoints },
+      });
+    }
+  }
+
+  // externalIPs and load balancer IPs reach a listener of their own through the same
+  // redirect as the ClusterIP, with the external traffic policy's endpoints.
+  const externalIPv4 = options.clusterIPs ? externalAddresses(port).filter((ip) => net.isIPv4(ip)) : [];
+  if (externalIPv4.length > 0) {
+    const keys = externalIPv4.map((ip) => elementKey(ip, port.protocol, port.port));
+    const endpoints = toBackends(port.externalLocal);
+    if (endpoints.length === 0) {
+      rejects.push(...keys);
+    } else {
+      listeners.push({
+        id: `${mapKey} external`,
+        protocol: port.protocol,
+        address: CLUSTER_BIND_ADDRESS,
+        port: 0,
+        redirectKeys: keys,
+        keepClient: port.externalLocal,
+        balancer: { ...base, virtualAddress: externalIPv4[0]!, endpoints },
       });
     }
   }

@@ -49,6 +49,15 @@ export interface EndpointSpec {
   ready?: boolean;
   serving?: boolean;
   terminating?: boolean;
+  /** Topology hints (`hints.forZones`), as the EndpointSlice controller writes them for trafficDistribution. */
+  zones?: string[];
+}
+
+/** A host outside the cluster, routed through node1 (a load balancer, say), answering as `name`. */
+export interface ExternalHost {
+  name: string;
+  namespace: string;
+  ip: string;
 }
 
 export class Topology {
@@ -64,6 +73,7 @@ export class Topology {
   private readonly processes = new Set<ChildProcess>();
   private readonly clients = new Map<string, NetClient>();
   private readonly podCount = { node1: 0, node2: 0 };
+  private externalHosts = 0;
   private agent: ChildProcess | undefined;
   private agentOutput = '';
   private dir = '';
@@ -153,6 +163,24 @@ export class Topology {
     return { name, node: on, namespace, ip };
   }
 
+  /**
+   * A host outside the cluster that owns `ip`, behind node1 (which routes `ip` to it), with
+   * an echo server: traffic to `ip` that no rule captures reaches it and it answers `name`.
+   */
+  async addExternalHost(name: string, ip: string): Promise<ExternalHost> {
+    const k = this.externalHosts++;
+    const namespace = this.ns(`ext-${name}`);
+    await sh('ip', 'netns', 'add', namespace);
+    await sh('ip', '-n', namespace, 'link', 'set', 'lo', 'up');
+    await sh('ip', '-n', namespace, 'addr', 'add', `${ip}/32`, 'dev', 'lo');
+    const [gateway, own] = [`10.255.254.${4 * k + 1}`, `10.255.254.${4 * k + 2}`];
+    await link(this.node1.namespace, `ext${k}`, `${gateway}/30`, namespace, 'eth0', `${own}/30`);
+    await sh('ip', '-n', namespace, 'route', 'add', 'default', 'via', gateway);
+    await sh('ip', '-n', this.node1.namespace, 'route', 'add', `${ip}/32`, 'via', own);
+    await this.spawnReady(['ip', 'netns', 'exec', namespace, process.execPath, join(SUPPORT_DIR, 'echo-server.js'), name, String(TCP_PORT), String(UDP_PORT)]);
+    return { name, namespace, ip };
+  }
+
   private spawnReady(argv: string[]): Promise<ChildProcess> {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
     this.processes.add(child);
@@ -208,6 +236,18 @@ export class Topology {
     return this.agentOutput.slice(-4000);
   }
 
+  /** Every JSON log entry the agent wrote since the topology was created (all its runs). */
+  agentEntries(): Array<Record<string, unknown>> {
+    return this.agentOutput.split('\n').flatMap((line) => {
+      try {
+        const entry = JSON.parse(line) as unknown;
+        return typeof entry === 'object' && entry !== null ? [entry as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   /** A probe client in a namespace (the client namespace by default). */
   clientIn(namespace = this.client.namespace): NetClient {
     let client = this.clients.get(namespace);
@@ -235,19 +275,21 @@ export class Topology {
     return this.core.createNamespacedService({ namespace: 'default', body: { metadata: { name, annotations }, spec } });
   }
 
-  /** The Service's one EndpointSlice (created or replaced), with a `tcp` and a `udp` port. */
-  async setEndpoints(service: string, endpoints: EndpointSpec[]): Promise<void> {
+  /** The Service's one EndpointSlice (created or replaced), with a `tcp` and a `udp` port (and `extraPorts`). */
+  async setEndpoints(service: string, endpoints: EndpointSpec[], extraPorts: Array<{ name: string; port: number; protocol: string }> = []): Promise<void> {
     const body = {
       metadata: { name: `${service}-ferry`, labels: { 'kubernetes.io/service-name': service } },
       addressType: 'IPv4',
       ports: [
         { name: 'tcp', port: TCP_PORT, protocol: 'TCP' },
         { name: 'udp', port: UDP_PORT, protocol: 'UDP' },
+        ...extraPorts,
       ],
       endpoints: endpoints.map((e) => ({
         addresses: [e.pod.ip],
         nodeName: e.pod.node,
         conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
+        ...(e.zones ? { hints: { forZones: e.zones.map((name) => ({ name })) } } : {}),
       })),
     };
     await this.discovery.replaceNamespacedEndpointSlice({ namespace: 'default', name: body.metadata.name, body });

@@ -86,3 +86,23 @@ describe('Snapshot', () => {
     expect(lines).toEqual(['service "default/web": EndpointSlice "web-abc": endpoint address "10.244.1.3\\nflush ruleset" is invalid (accepted: an IPv4 address); endpoint dropped']);
   });
 });
+
+describe('Snapshot: what every Service depends on', () => {
+  test("a change of the Node's zone (topology hints) or pod CIDRs (NodeCIDR detection) rebuilds everything; other Node changes do not", () => {
+    const snapshot = new Snapshot({ nodeName: NODE, detector: { mode: 'NodeCIDR', clusterCIDRs: [], bridgeInterface: undefined, interfaceNamePrefix: undefined } });
+    snapshot.node.record(NODE, newNode());
+    snapshot.services.record('default/web', newService('web', clusterIP('10.96.0.10')));
+    snapshot.update(false);
+    snapshot.node.record(NODE, newNode(NODE, (n) => (n.metadata!.annotations = { unrelated: 'x' })));
+    expect(snapshot.update(false).changed).toEqual(new Set());
+    snapshot.node.record(NODE, newNode(NODE, (n) => (n.metadata!.labels = { 'topology.kubernetes.io/zone': 'zone-a' })));
+    expect(snapshot.update(false).changed).toBeUndefined();
+    snapshot.node.record(NODE, newNode(NODE, (n) => {
+      n.metadata!.labels = { 'topology.kubernetes.io/zone': 'zone-a' };
+      n.spec = { podCIDRs: ['10.244.1.0/24'] };
+    }));
+    const update = snapshot.update(false);
+    expect(update.changed).toBeUndefined();
+    expect(update.state.podTraffic).toEqual({ 4: { kind: 'cidr', cidr: '10.244.1.0/24' } });
+  });
+});

@@ -45,9 +45,18 @@ describe('buildProxyState', () => {
   test.each([
     ['headless (clusterIP None)', newService('h', clusterIP('None'))],
     ['ExternalName', newService('x', (s) => (s.spec = { type: 'ExternalName', externalName: 'example.com' }))],
-    ['SCTP only', newService('s', (s) => (s.spec!.ports = [{ name: 'sctp', port: 9, protocol: 'SCTP' }]))],
   ])('%s gets nothing', (_, service) => {
     expect(build([service], [newSlice(service.metadata!.name!, [['10.244.1.2']])]).services.size).toBe(0);
+  });
+
+  test('SCTP ports are kept, with their SCTP endpoints (the kernel modes program them)', () => {
+    const svc = newService('s', (s) => (s.spec!.ports = [{ name: 'diameter', port: 3868, protocol: 'SCTP' }, { name: 'tcp', port: 3868, protocol: 'TCP' }]));
+    const slice = newSlice('s', [['10.244.1.2']]);
+    slice.ports = [{ name: 'diameter', port: 3868, protocol: 'SCTP' }, { name: 'tcp', port: 3869, protocol: 'TCP' }];
+    const state = build([svc], [slice]);
+    expect([...state.services.keys()]).toEqual(['default/s:diameter/SCTP', 'default/s:tcp/TCP']);
+    expect(state.services.get('default/s:diameter/SCTP')?.endpoints.map((e) => e.port)).toEqual([3868]);
+    expect(state.services.get('default/s:tcp/TCP')?.endpoints.map((e) => e.port)).toEqual([3869]);
   });
 
   test('endpoints are matched to service ports by port name and protocol', () => {
@@ -139,5 +148,106 @@ describe('usableEndpoints (kube-proxy CategorizeEndpoints)', () => {
   ])('%s', (_, endpoints, cluster, local) => {
     expect(ips(usableEndpoints({ endpoints }, { local: false }))).toEqual(cluster);
     expect(ips(usableEndpoints({ endpoints }, { local: true }))).toEqual(local);
+  });
+});
+
+describe('external addresses (kube-proxy pkg/proxy/serviceport.go)', () => {
+  const lb = (ingress: Array<{ ip?: string; hostname?: string; ipMode?: string }>) => (s: Parameters<Parameters<typeof newService>[1]>[0]) => (s.status = { loadBalancer: { ingress } });
+
+  test('spec.externalIPs are captured, invalid ones dropped and named', () => {
+    const log: string[] = [];
+    const state = build([newService('ext', (s) => (s.spec!.externalIPs = ['203.0.113.10', '203.0.113.10', 'not-an-ip', '2001:db8::10']))], [], (l) => log.push(l));
+    expect(state.services.get('default/ext:http/TCP')?.externalIPs).toEqual(['203.0.113.10', '2001:db8::10']);
+    expect(log).toEqual(['service "default/ext": externalIP "not-an-ip" is invalid (accepted: an IPv4 address, or an IPv6 address without a zone); ignored']);
+  });
+
+  test('load balancer ingress IPs: ipMode VIP or absent are captured, Proxy (KEP-1860) and hostnames are not', () => {
+    const state = build([
+      newService('lb', loadBalancer(), nodePort(30080), lb([{ ip: '198.51.100.1' }, { ip: '198.51.100.2', ipMode: 'VIP' }, { ip: '198.51.100.3', ipMode: 'Proxy' }, { hostname: 'x.elb.amazonaws.com' }])),
+    ]);
+    expect(state.services.get('default/lb:http/TCP')?.loadBalancerIPs).toEqual(['198.51.100.1', '198.51.100.2']);
+  });
+
+  test('a Service without any keeps its old shape (no empty fields)', () => {
+    const port = build([newService('plain')]).services.get('default/plain:http/TCP')!;
+    expect('externalIPs' in port || 'loadBalancerIPs' in port).toBe(false);
+  });
+
+  test('externalTrafficPolicy Local counts for a ClusterIP Service with externalIPs (kube-proxy ExternalPolicyLocal)', () => {
+    const state = build([newService('ext', externalLocal, (s) => (s.spec!.externalIPs = ['203.0.113.10']))]);
+    expect(state.services.get('default/ext:http/TCP')?.externalLocal).toBe(true);
+  });
+});
+
+describe('topology hints (kube-proxy pkg/proxy/topology.go CategorizeEndpoints)', () => {
+  const zoned = (zone: string | undefined) => newNode(NODE, (n) => (n.metadata!.labels = zone ? { 'topology.kubernetes.io/zone': zone } : {}));
+  /** Endpoints with `forZones` (and `forNodes`) hints. */
+  function hinted(entries: Array<[ip: string, zones?: string[], nodes?: string[], ready?: boolean]>) {
+    const slice = newSlice('web', entries.map(([ip, , , ready]) => [ip, { node: 'node2', ready: ready ?? true }]));
+    slice.endpoints.forEach((e, i) => {
+      const [, zones, nodes] = entries[i]!;
+      if (zones || nodes) e.hints = { ...(zones ? { forZones: zones.map((name) => ({ name })) } : {}), ...(nodes ? { forNodes: nodes.map((name) => ({ name })) } : {}) };
+    });
+    return slice;
+  }
+  const cluster = (slice: ReturnType<typeof hinted>, zone: string | null = 'zone-a', nodeHints = true) =>
+    usableEndpoints(buildProxyState([newService('web', (s) => (s.spec!.trafficDistribution = 'PreferClose'))], [slice], zoned(zone ?? undefined), { nodeName: NODE, nodeHints }).services.get('default/web:http/TCP')!, { local: false }).map((e) => e.ip);
+
+  test('PreferClose: only the endpoints hinted for this node\'s zone', () => {
+    expect(cluster(hinted([['10.0.0.1', ['zone-a']], ['10.0.0.2', ['zone-b']], ['10.0.0.3', ['zone-a', 'zone-c']]]))).toEqual(['10.0.0.1', '10.0.0.3']);
+  });
+
+  test('falls back to every endpoint when no endpoint is hinted for this zone', () => {
+    expect(cluster(hinted([['10.0.0.1', ['zone-b']], ['10.0.0.2', ['zone-c']]]))).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  test('falls back when one ready endpoint has no hint (hints incomplete), or the node has no zone label', () => {
+    expect(cluster(hinted([['10.0.0.1', ['zone-a']], ['10.0.0.2']]))).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(cluster(hinted([['10.0.0.1', ['zone-a']], ['10.0.0.2', ['zone-b']]]), null)).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  test('an unready endpoint without hints does not stop the hints (only ready ones count)', () => {
+    expect(cluster(hinted([['10.0.0.1', ['zone-a']], ['10.0.0.2', ['zone-b']], ['10.0.0.3', undefined, undefined, false]]))).toEqual(['10.0.0.1']);
+  });
+
+  test('forNodes hints (PreferSameNode) win over zone hints when every ready endpoint has one; the feature gate turns them off', () => {
+    const slice = hinted([['10.0.0.1', ['zone-a'], ['node2']], ['10.0.0.2', ['zone-a'], [NODE]], ['10.0.0.3', ['zone-b'], ['node3']]]);
+    expect(cluster(slice)).toEqual(['10.0.0.2']);
+    expect(cluster(slice, 'zone-a', false)).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  test('Local policy ignores hints', () => {
+    const slice = hinted([['10.0.0.1', ['zone-b']]]);
+    slice.endpoints[0]!.nodeName = NODE;
+    const port = buildProxyState([newService('web', externalLocal, nodePort(30080))], [slice], zoned('zone-a'), { nodeName: NODE }).services.get('default/web:http/TCP')!;
+    expect(usableEndpoints(port, { local: true }).map((e) => e.ip)).toEqual(['10.0.0.1']);
+  });
+});
+
+describe('pod traffic and masquerading in the state', () => {
+  const withPodCIDRs = newNode(NODE, (n) => (n.spec = { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] }));
+  const stateWith = (detector: NonNullable<Parameters<typeof buildProxyState>[3]['detector']>, masqueradeAll = false) =>
+    buildProxyState([], [], withPodCIDRs, { nodeName: NODE, detector, masqueradeAll });
+  const none = { mode: undefined, clusterCIDRs: [], bridgeInterface: undefined, interfaceNamePrefix: undefined };
+
+  test.each([
+    ['no detector: nothing', none, {}],
+    ['--cluster-cidr alone means ClusterCIDR', { ...none, clusterCIDRs: ['10.244.0.0/16'] }, { podTraffic: { 4: { kind: 'cidr', cidr: '10.244.0.0/16' } } }],
+    ['NodeCIDR: the Node\'s podCIDRs, per family', { ...none, mode: 'NodeCIDR' as const }, { podTraffic: { 4: { kind: 'cidr', cidr: '10.244.1.0/24' }, 6: { kind: 'cidr', cidr: 'fd00:10:244:1::/64' } } }],
+    ['BridgeInterface', { ...none, mode: 'BridgeInterface' as const, bridgeInterface: 'cbr0' }, { podTraffic: { 4: { kind: 'interface', name: 'cbr0' }, 6: { kind: 'interface', name: 'cbr0' } } }],
+    ['InterfaceNamePrefix', { ...none, mode: 'InterfaceNamePrefix' as const, interfaceNamePrefix: 'veth' }, { podTraffic: { 4: { kind: 'interfacePrefix', prefix: 'veth' }, 6: { kind: 'interfacePrefix', prefix: 'veth' } } }],
+  ])('%s', (_, detector, expected) => {
+    const state = stateWith(detector);
+    expect({ podTraffic: state.podTraffic, masqueradeAll: state.masqueradeAll }).toEqual({ podTraffic: undefined, masqueradeAll: undefined, ...expected });
+  });
+
+  test('--masquerade-all', () => {
+    expect(stateWith(none, true).masqueradeAll).toBe(true);
+  });
+
+  test('--bind-address replaces the node IP of its family for NodePorts', () => {
+    const node = newNode(NODE, (n) => n.status!.addresses!.push({ type: 'InternalIP', address: 'fd00::10' }));
+    expect(nodeIPs(node, { primaryIP: '192.168.1.99' })).toEqual(['192.168.1.99', 'fd00::10']);
+    expect(nodeIPs(node, {})).toEqual(['192.168.1.10', 'fd00::10']);
   });
 });
