@@ -6,10 +6,12 @@ import {
   paginateDescribeTargetGroups,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TAG_CLUSTER, ownedByCluster } from '../model/tags';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type BackoffPolicy } from '../util/backoff';
 import { chunk, settleAll } from '../util/limit';
 import type { AwsClients } from './clients';
 import { toLoadBalancer, toTags, toTargetGroup, toTargets } from './convert';
-import { awsErrorCode } from './errors';
+import { awsErrorCode, isThrottling } from './errors';
 import { taggingSdk } from './lazy-sdk';
 import { describeListeners, describeSecurityGroups } from './observe';
 import type { Inventory, ObservedLoadBalancer, ObservedTargetGroup } from '../model/observed';
@@ -91,11 +93,30 @@ async function ownershipTags(aws: AwsClients, cluster: string, arns: readonly st
     }
   }
   const tags = new Map<string, Record<string, string>>();
-  await settleAll(chunk(arns, 20), async (batch) => {
-    const out = await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
+  // One call at a time, and patient. Past the read bucket's 40 tokens (800 resources) calls
+  // are throttled; sent at once they spend the SDK's retry quota (shared by the client) and
+  // the sweep fails with it, every interval. One at a time, waiting out what the SDK gives up
+  // on, the sweep finishes at the bucket's pace.
+  for (const batch of chunk(arns, 20)) {
+    const out = await patiently(() => aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch })));
     for (const d of out.TagDescriptions ?? []) tags.set(d.ResourceArn!, toTags(d.Tags));
-  });
+  }
   return tags;
+}
+
+const PATIENCE: BackoffPolicy = { baseMs: 1000, maxMs: 20_000, jitter: true };
+const PATIENT_TRIES = 8;
+
+/** A call retried past throttling that the SDK stopped retrying (its attempts or its retry quota spent). */
+async function patiently<T>(call: () => Promise<T>): Promise<T> {
+  for (let failures = 1; ; failures++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isThrottling(err) || failures >= PATIENT_TRIES) throw err;
+      await sleep(backoffDelay(PATIENCE, failures, err));
+    }
+  }
 }
 
 /** Answers that say the tagging API is not there to ask, rather than that asking failed. */

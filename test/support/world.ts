@@ -42,13 +42,13 @@ export function embeddedTest(name: string, fn: () => Promise<void>, timeout?: nu
 }
 
 export async function startWorld(
-  options: { nodes?: number; backoffBaseMs?: number; awsConcurrency?: number; emulator?: SandboxOptions['emulator'] } = {},
+  options: { nodes?: number; backoffBaseMs?: number; maxAttempts?: number; awsConcurrency?: number; emulator?: SandboxOptions['emulator'] } = {},
 ): Promise<World> {
   const sandbox = await startSandbox({
     cluster: `it-${randomBytes(3).toString('hex')}`,
     ...(EMBEDDED ? {} : { awsEndpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION ?? 'us-east-1' }),
     seed: { instances: options.nodes ?? 3, cidrBase: randomBytes(1)[0]! },
-    aws: { backoffBaseMs: options.backoffBaseMs ?? 5, maxBackoffMs: 200, maxAttempts: 10 },
+    aws: { backoffBaseMs: options.backoffBaseMs ?? 5, maxBackoffMs: 200, maxAttempts: options.maxAttempts ?? 10 },
     ...(options.awsConcurrency ? { awsConcurrency: options.awsConcurrency } : {}),
     ...(options.emulator ? { emulator: options.emulator } : {}),
   });

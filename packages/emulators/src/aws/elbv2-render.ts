@@ -49,7 +49,8 @@ export function renderLoadBalancer(state: AwsState, lb: LoadBalancer): XmlValue 
   };
 }
 
-export function renderTargetGroup(state: AwsState, tg: TargetGroup): XmlValue {
+/** `loadBalancerArns`: from `state.loadBalancersByTargetGroup()` when rendering many, so a page does not scan every listener per group. */
+export function renderTargetGroup(state: AwsState, tg: TargetGroup, loadBalancerArns = state.loadBalancersOf(tg.arn)): XmlValue {
   const hc = tg.healthCheck;
   return {
     TargetGroupArn: tg.arn,
@@ -66,7 +67,7 @@ export function renderTargetGroup(state: AwsState, tg: TargetGroup): XmlValue {
     UnhealthyThresholdCount: hc.unhealthyThreshold,
     HealthCheckPath: hc.path,
     Matcher: hc.matcher === undefined ? undefined : { HttpCode: hc.matcher },
-    LoadBalancerArns: state.loadBalancersOf(tg.arn),
+    LoadBalancerArns: loadBalancerArns,
     TargetType: tg.targetType,
     IpAddressType: tg.ipAddressType,
   };

@@ -169,10 +169,12 @@ export const describeTargetGroups: Handler = ({ state, params }) => {
     throw validationError('Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time');
   }
   const all = [...state.targetGroups.values()];
+  const forwarding = state.loadBalancersByTargetGroup();
+  const loadBalancersOf = (tg: TargetGroup) => forwarding.get(tg.arn) ?? [];
   let selected = all;
   if (lbArn !== undefined) {
     requireLoadBalancer(state, lbArn);
-    selected = all.filter((tg) => state.loadBalancersOf(tg.arn).includes(lbArn));
+    selected = all.filter((tg) => loadBalancersOf(tg).includes(lbArn));
   } else if (arns?.length) {
     if (arns.some((arn) => !state.targetGroups.has(arn))) throw new AwsError('TargetGroupNotFound', 'One or more target groups not found');
     selected = all.filter((tg) => arns.includes(tg.arn));
@@ -182,7 +184,7 @@ export const describeTargetGroups: Handler = ({ state, params }) => {
   }
   const moto = motoTargetGroupListing(state, selected, lbArn !== undefined);
   const page = moto ? { items: moto, next: undefined } : pageOf(selected, params);
-  return { TargetGroups: page.items.map((tg) => renderTargetGroup(state, tg)), NextMarker: page.next };
+  return { TargetGroups: page.items.map((tg) => renderTargetGroup(state, tg, loadBalancersOf(tg))), NextMarker: page.next };
 };
 
 export const modifyTargetGroup: Handler = ({ state, params }) => {

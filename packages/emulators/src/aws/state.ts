@@ -260,6 +260,17 @@ export class AwsState {
     }
     return [...arns];
   }
+
+  /** `loadBalancersOf` for every target group at once, in one pass over the listeners. */
+  loadBalancersByTargetGroup(): Map<string, string[]> {
+    const out = new Map<string, Set<string>>();
+    for (const listener of this.listeners.values()) {
+      let arns = out.get(listener.targetGroupArn);
+      if (!arns) out.set(listener.targetGroupArn, (arns = new Set()));
+      arns.add(listener.loadBalancerArn);
+    }
+    return new Map([...out].map(([tg, arns]) => [tg, [...arns]]));
+  }
 }
 
 const DIRECTION_ABBREVIATIONS: Readonly<Record<string, string>> = {
