@@ -9,6 +9,7 @@ import { sections as agentKernel } from './agent-kernel';
 import { sections as agentUserspace } from './agent-userspace';
 import { sections as startup } from './startup';
 import { sections as local } from './local';
+import { sections as fleet } from './fleet';
 
 /**
  * `npm run bench`: measures, prints, and records the figures in bench/results.md.
@@ -44,6 +45,7 @@ const sections: Section[] = [
   ...agentUserspace,
   ...startup,
   ...local,
+  ...fleet,
 ];
 
 const RESULTS = join(__dirname, 'results.md');
