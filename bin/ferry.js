@@ -10,6 +10,9 @@ let cli;
 if (fs.existsSync(compiled)) {
   cli = require(compiled);
 } else {
+  // tsx finds tsconfig.json (and with it the emulators' source path) from the working
+  // directory; name it, so `ferry` runs from anywhere, as `npx ferry local` in a scratch dir.
+  process.env.TSX_TSCONFIG_PATH ??= path.join(__dirname, '..', 'tsconfig.json');
   require('tsx/cjs');
   cli = require('../src/cli/main.ts');
 }

@@ -116,8 +116,8 @@ export class LocalCluster {
   }
 
   /**
-   * Resolves once every running agent has applied a sync that started after `since` (its
-   * `kubeproxy_sync_proxy_rules_last_timestamp_seconds`): a change made before `since`
+   * Resolves once every running agent has synced since `since` and has no change
+   * pending (its kube-proxy sync metrics): a change whose writes all reached the agents
    * is then in every node's data path.
    */
   async waitForAgents(since: number, timeoutMs = 10_000): Promise<void> {
@@ -125,8 +125,7 @@ export class LocalCluster {
     for (const node of this.nodes.filter((n) => n.agentRunning)) {
       for (;;) {
         const text = await fetch(`http://${node.address}:10249/metrics`, { signal: AbortSignal.timeout(1000) }).then((r) => r.text()).catch(() => '');
-        const last = /^kubeproxy_sync_proxy_rules_last_timestamp_seconds (\S+)$/m.exec(text);
-        if (last && Number(last[1]) * 1000 >= since) break;
+        if (settledSince(text, since)) break;
         if (Date.now() > deadline) throw new Error(`the agent of ${node.name} did not sync within ${timeoutMs} ms:\n${node.agentLog()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -174,4 +173,15 @@ export class LocalCluster {
     await this.fabric.close();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether an agent's metrics say it synced after `since` with nothing left over: a sync
+ * that ran between two of a change's writes (a pod marked terminating, then its
+ * replacement added) leaves the second pending, or queued after that sync.
+ */
+function settledSince(metrics: string, since: number): boolean {
+  const gauge = (name: string) => Number(new RegExp(`^kubeproxy_sync_proxy_rules_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const synced = gauge('last_timestamp_seconds') * 1000;
+  return synced >= since && synced >= gauge('last_queued_timestamp_seconds') * 1000 && gauge('endpoint_changes_pending') === 0 && gauge('service_changes_pending') === 0;
 }

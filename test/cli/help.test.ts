@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * `ferry` as a user runs it: `node bin/ferry.js …` in a fresh process, with no ferry
- * configuration in the environment. Help and --version exit 0; a usage or configuration
- * error exits 2 and names what is wrong; a failure while running exits 1.
+ * `ferry` as a user runs it: `node bin/ferry.js …` in a fresh process, from a directory
+ * outside the checkout, with no ferry configuration in the environment. Help and
+ * --version exit 0; a usage or configuration error exits 2 and names what is wrong; a
+ * failure while running exits 1.
  */
 const ROOT = join(__dirname, '../..');
 const BIN = join(ROOT, 'bin/ferry.js');
@@ -22,7 +23,7 @@ interface Run {
 
 function ferry(args: string[], options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { cwd: ROOT, env: { ...BARE_ENV, ...options.env } });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { cwd: tmpdir(), env: { ...BARE_ENV, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -44,7 +44,8 @@ describe('ferry local (npm start)', () => {
     const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, MAIN, 'local'], {
       cwd,
       // Nothing configured, as on a fresh clone (a LocalStack CI job's AWS_ENDPOINT_URL included).
-      env: { ...process.env, HOME: cwd, FERRY_CLUSTER_NAME: '', AWS_ENDPOINT_URL: '', KUBECONFIG: '' },
+      // tsx finds tsconfig.json (the emulators' source path) from npm start's working directory, the repository; named here.
+      env: { ...process.env, HOME: cwd, FERRY_CLUSTER_NAME: '', AWS_ENDPOINT_URL: '', KUBECONFIG: '', TSX_TSCONFIG_PATH: join(REPO, 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(nobody ? { uid: NOBODY, gid: NOBODY } : {}),
     });
