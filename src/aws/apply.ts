@@ -44,13 +44,14 @@ export interface ApplyResult {
 
 /**
  * Runs the planned actions: phase by phase, the actions of one phase concurrently (as many
- * calls at once as the clients' scope allows). A failure stops the apply after the calls of its phase have settled; what is done
- * stays done and the next reconcile observes it and plans the rest (every name is
- * deterministic and every resource is tagged when created, so nothing is lost track of).
+ * calls at once as the clients' scope allows). A failure stops the apply after the calls of
+ * its phase have settled; what is done stays done and the next reconcile observes it and
+ * plans the rest (every name is deterministic and every resource is tagged when created, so
+ * nothing is lost track of). Completed actions are pushed to `done` as they finish, so that
+ * a caller sees them when the apply fails too.
  */
-export async function apply(aws: AwsClients, actions: readonly Action[], observed: ObservedState): Promise<ApplyResult> {
+export async function apply(aws: AwsClients, actions: readonly Action[], observed: ObservedState, done: Action[] = []): Promise<ApplyResult> {
   const ids = new Registry(observed);
-  const done: Action[] = [];
   const phases = [...new Set(actions.map((a) => a.phase))].sort((a, b) => a - b);
   for (const phase of phases) {
     await settleAll(

@@ -1,4 +1,5 @@
-import type { ObservedTargetGroup } from '../model/observed';
+import type { ObservedState, ObservedTargetGroup } from '../model/observed';
+import { compareTargets } from '../model/targets';
 import type { HealthCheck, Target, TargetGroupModel } from '../model/types';
 import { chunk } from '../util/limit';
 import { Phase, type Action } from './actions';
@@ -51,6 +52,24 @@ export function registrations(targetGroup: string, drift: { register: Target[]; 
       (targets): Action => ({ phase: Phase.Configure, op: 'DeregisterTargets', targetGroup, targets }),
     ),
   ];
+}
+
+/**
+ * What each observed target group holds once the registrations among `done` have run: the
+ * progress of an apply that failed part way, so that its retry sends only what is left.
+ */
+export function heldAfter(observed: ObservedState, done: readonly Action[]): Map<string, Target[]> {
+  const key = (t: Target) => `${t.id}:${t.port}`;
+  const held = new Map(observed.targetGroups.map((tg) => [tg.name, new Map((tg.targets ?? []).map((t) => [key(t), t]))]));
+  for (const action of done) {
+    if (action.op !== 'RegisterTargets' && action.op !== 'DeregisterTargets') continue;
+    const group = held.get(action.targetGroup);
+    for (const t of action.targets) {
+      if (action.op === 'RegisterTargets') group?.set(key(t), t);
+      else group?.delete(key(t));
+    }
+  }
+  return new Map([...held].map(([name, targets]) => [name, [...targets.values()].sort(compareTargets)]));
 }
 
 function defaultsOf(tg: TargetGroupModel): Record<string, string> {

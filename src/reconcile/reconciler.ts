@@ -16,6 +16,7 @@ import { serviceKey } from '../model/tags';
 import type { LoadBalancerModel, LoadBalancerSpec } from '../model/types';
 import type { Action } from '../plan/actions';
 import { planWithProgress } from '../plan/plan';
+import { heldAfter } from '../plan/target-groups';
 import { grantBackend, sweepBackend, type BackendSweepReport } from './backend';
 import {
   CHECKPOINT_ANNOTATION,
@@ -193,11 +194,13 @@ export class Reconciler {
       if (unsupported.length > 0) await this.event(service, 'Warning', 'UnsupportedAnnotation', `Annotations ferry does not honour as written: ${unsupported.join('; ')}`);
     }
     let result: ApplyResult;
+    const done: Action[] = [];
     try {
-      result = await apply(aws, actions, observed);
+      result = await apply(aws, actions, observed, done);
     } catch (err) {
       // A group deleted or changed behind ferry's back: the record was stale, so read AWS.
       if (recorded && STALE_RECORD.has(awsErrorCode((err as Error).cause) ?? '')) return this.converge(service, key, aws, full, false);
+      if (onlyTargets && spec) await this.recordProgress(service, spec, observed, done);
       throw err;
     }
 
@@ -257,6 +260,22 @@ export class Reconciler {
       if (narrow) return narrow;
     }
     return observe(aws, request);
+  }
+
+  /**
+   * A node change that failed part way (throttled past the SDK's retries, say) records the
+   * groups it did update, so that its retry writes only the rest: P writes per change, not
+   * P per attempt. Best effort: without it the retry re-sends calls AWS takes as no-ops.
+   */
+  private async recordProgress(service: V1Service, spec: LoadBalancerSpec, observed: ObservedState, done: readonly Action[]): Promise<void> {
+    if (!done.some((a) => a.op === 'RegisterTargets' || a.op === 'DeregisterTargets')) return;
+    const read = new Set(observed.targetGroups.filter((tg) => tg.targets).map((tg) => tg.name));
+    if (!spec.targetGroups.every((tg) => read.has(tg.name))) return;
+    const held = heldAfter(observed, done);
+    const now = { ...spec, targetGroups: spec.targetGroups.map((tg) => ({ ...tg, targets: held.get(tg.name) ?? tg.targets })) };
+    const registered = formatRegistered(now, new Map(observed.targetGroups.map((tg) => [tg.name, tg.arn])));
+    if (!registered) return;
+    await this.kube.patchServiceMetadata(service, { annotations: { [REGISTERED_ANNOTATION]: registered } }).catch(() => undefined);
   }
 
   private async prepare(service: V1Service, wants: boolean, names: ResourceNames, recorded: ResourceNames): Promise<V1Service> {

@@ -12,7 +12,7 @@ import { inventory } from '../../src/aws/inventory';
 import { buildModel } from '../../src/model/build';
 import { deepCheckReads } from '../../src/plan/budget';
 import type { ActionOf } from '../../src/plan/actions';
-import { startWorld, type World } from '../support/world';
+import { embeddedTest, startWorld, type World } from '../support/world';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const ELBV2_READS = new Set([
@@ -128,6 +128,23 @@ describe('a LoadBalancer Service from creation to deletion', () => {
     world.aws.calls.reset();
     expect((await world.reconcile('web')).outcome).toBe('ensured');
     expect(calls()).toEqual({ DeregisterTargets: 2 });
+    await expectRegistered(world.seeded.instances.map((i) => i.id));
+  });
+
+  embeddedTest('a node change that fails part way sends only what is left when it is retried', async () => {
+    await world.addNode();
+    world.aws.calls.reset();
+    // The first group's RegisterTargets lands, the second's fails as a call throttled past the SDK's retries would.
+    world.awsEmulator!.faults.failAfter(1);
+    try {
+      await expect(world.reconcile('web')).rejects.toThrow(/FerryInjectedFault/);
+    } finally {
+      world.awsEmulator!.faults.clear();
+    }
+    expect(calls()).toEqual({ RegisterTargets: 2 });
+    world.aws.calls.reset();
+    expect((await world.reconcile('web')).outcome).toBe('ensured');
+    expect(calls()).toEqual({ RegisterTargets: 1 });
     await expectRegistered(world.seeded.instances.map((i) => i.id));
   });
 
