@@ -19,6 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { KubeEmulator } from '@ferry/emulators';
+import { bundleAgent } from '../scripts/bundle-agent';
 import type { Section } from './section';
 
 const ROOT = join(__dirname, '..');
@@ -70,7 +71,15 @@ export const sections: Section[] = [
       variants.push(
         {
           tree: 'after',
-          how: "`node dist/agent/cli.js` (the image's entry point)",
+          how: "`node dist/agent.js` (the image's entry point: the agent bundled into one file)",
+          root: after.root,
+          argv: (r) => [join(r, 'dist/agent.js')],
+          // The bundle imports the agent's whole module graph up front (scripts/bundle-agent.ts).
+          modules: ['dist/agent.js'],
+        },
+        {
+          tree: 'after',
+          how: '`node dist/agent/cli.js` (compiled, one module per file)',
           root: after.root,
           argv: (r) => [join(r, 'dist/agent/cli.js')],
           modules: ['dist/agent/cli.js', 'dist/agent/run.js', 'dist/agent/modes.js', 'dist/util/log.js'],
@@ -222,12 +231,15 @@ function newestIn(dir: string): number {
  */
 function compiled(root: string): { root: string; how: string } {
   const dist = join(root, 'dist');
-  if (existsSync(join(dist, 'cli/main.js')) && newestIn(dist) > newestIn(join(root, 'src'))) return { root, how: 'its dist/ (newer than src/)' };
+  const bundles = existsSync(join(root, 'scripts/bundle-agent.ts'));
+  const built = existsSync(join(dist, 'cli/main.js')) && (!bundles || existsSync(join(dist, 'agent.js')));
+  if (built && newestIn(dist) > newestIn(join(root, 'src'))) return { root, how: 'its dist/ (newer than src/)' };
   const scratch = mkdtempSync(join(tmpdir(), 'ferry-bench-build-'));
   chmodSync(scratch, 0o755);
   const emulators = join(root, 'packages/emulators');
   if (existsSync(join(emulators, 'tsconfig.build.json'))) tsc(emulators, ['-p', 'tsconfig.build.json']);
   tsc(root, ['-p', 'tsconfig.build.json', '--outDir', join(scratch, 'dist')]);
+  if (bundles) bundleAgent(join(scratch, 'dist', 'agent.js'), root);
   copyFileSync(join(root, 'package.json'), join(scratch, 'package.json'));
   mkdirSync(join(scratch, 'bin'));
   copyFileSync(join(root, 'bin/ferry.js'), join(scratch, 'bin/ferry.js'));

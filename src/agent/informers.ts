@@ -4,15 +4,8 @@
  * silent, they retry with backoff, and the snapshot, and so the data path, stays as last
  * applied. `staleness` says which of them has heard nothing for too long (for /healthz).
  */
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type V1EndpointSlice,
-  type V1Node,
-  type V1Service,
-} from '@kubernetes/client-node';
-import { abortableBy, informerBounds, ResilientInformer, type InformerHandlers } from '../kube/informer';
+import type { KubeConfig, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { informerBounds, ResilientInformer, type InformerHandlers } from '../kube/informer';
 import type { Log } from '../util/log';
 
 export type { InformerHandlers };
@@ -46,32 +39,22 @@ interface Options extends InformerTuning {
 }
 
 export function startInformers(kc: KubeConfig, options: Options): Informers {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
   const nodeSelector = `metadata.name=${options.nodeName}`;
   const log: Log = (entry) =>
     options.log(entry.level === 'warn' ? { ...entry, msg: `${entry.msg} (the data path keeps its last rules)` } : entry);
   const common = { log, retryMs: options.retryMs, watchTimeoutSeconds: options.watchTimeoutSeconds, requestTimeoutMs: options.requestTimeoutMs };
   const all = {
-    services: new ResilientInformer<V1Service>(
-      kc,
-      '/api/v1/services',
-      (signal) => core.listServiceForAllNamespaces({ labelSelector: PROXY_LABEL_SELECTOR }, abortableBy(signal)),
-      options.services,
-      { ...common, name: 'services informer', labelSelector: PROXY_LABEL_SELECTOR },
-    ),
-    endpointslices: new ResilientInformer<V1EndpointSlice>(
-      kc,
-      '/apis/discovery.k8s.io/v1/endpointslices',
-      (signal) => discovery.listEndpointSliceForAllNamespaces({ labelSelector: PROXY_LABEL_SELECTOR }, abortableBy(signal)),
-      options.endpointSlices,
-      { ...common, name: 'endpointslices informer', labelSelector: PROXY_LABEL_SELECTOR },
-    ),
-    node: new ResilientInformer<V1Node>(kc, '/api/v1/nodes', (signal) => core.listNode({ fieldSelector: nodeSelector }, abortableBy(signal)), options.node, {
+    services: new ResilientInformer<V1Service>(kc, '/api/v1/services', options.services, {
       ...common,
-      name: 'node informer',
-      fieldSelector: nodeSelector,
+      name: 'services informer',
+      labelSelector: PROXY_LABEL_SELECTOR,
     }),
+    endpointslices: new ResilientInformer<V1EndpointSlice>(kc, '/apis/discovery.k8s.io/v1/endpointslices', options.endpointSlices, {
+      ...common,
+      name: 'endpointslices informer',
+      labelSelector: PROXY_LABEL_SELECTOR,
+    }),
+    node: new ResilientInformer<V1Node>(kc, '/api/v1/nodes', options.node, { ...common, name: 'node informer', fieldSelector: nodeSelector }),
   };
   const { staleAfterMs } = informerBounds(options.watchTimeoutSeconds);
   for (const informer of Object.values(all)) informer.start();

@@ -294,10 +294,10 @@ export function readKubeProxyConfig(path: string): KubeProxyFile {
   }
   // Loaded here, not at the top: only a run with --config pays for the YAML parser.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { loadAllYaml } = require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+  const { loadAll } = require('js-yaml') as typeof import('js-yaml');
   let docs: unknown[];
   try {
-    docs = loadAllYaml(text).filter((d) => d !== null && d !== undefined);
+    docs = loadAll(text).filter((d) => d !== null && d !== undefined);
   } catch (err) {
     throw new ConfigError(`--config ${JSON.stringify(path)}: not YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }

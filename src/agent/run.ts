@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeError } from '../errors';
-import { loadKubeConfig } from '../kube/api';
+import { loadKubeConfig } from '../kube/kubeconfig';
 import { informerBounds } from '../kube/informer';
 import type { Log, LogEntry } from '../util/log';
 import { applyConntrackSettings, type SysctlAccess } from './conntrack-sysctls';

@@ -59,7 +59,7 @@ async function controller(options: Options): Promise<number> {
 
   const { loadConfig } = require('../config/env') as typeof import('../config/env');
   const config = loadConfig();
-  const { loadKubeConfig } = require('../kube/api') as typeof import('../kube/api');
+  const { loadKubeConfig } = require('../kube/kubeconfig') as typeof import('../kube/kubeconfig');
   const { connect } = require('../wiring/connect') as typeof import('../wiring/connect');
   const { loadOrGenerateTls } = require('../hosts/tls') as typeof import('../hosts/tls');
   const { startController } = require('../hosts/controller/controller') as typeof import('../hosts/controller/controller');

@@ -54,7 +54,8 @@ async function migrate(key: [string, string] | undefined, options: MigrateOption
 }
 
 async function fromCluster([namespace, name]: [string, string]): Promise<V1Service> {
-  const { loadKubeConfig, ClientNodeKubeApi } = require('../kube/api') as typeof import('../kube/api');
+  const { ClientNodeKubeApi } = require('../kube/api') as typeof import('../kube/api');
+  const { loadKubeConfig } = require('../kube/kubeconfig') as typeof import('../kube/kubeconfig');
   const service = await new ClientNodeKubeApi(loadKubeConfig(process.env.KUBECONFIG)).getService(namespace, name);
   if (!service) throw new Error(`Service ${namespace}/${name} not found`);
   return service;

@@ -1,6 +1,6 @@
 import {
   CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type CoreV1Event,
@@ -38,13 +38,6 @@ export interface MetadataPatch {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
 
 export class ClientNodeKubeApi implements KubeApi {
   private readonly core: CoreV1Api;

@@ -1,12 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import {
-  Observable,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { backoffDelay } from '../util/backoff';
 import type { Log } from '../util/log';
 
@@ -28,7 +22,8 @@ import type { Log } from '../util/log';
  *   against a server that accepts and closes).
  *
  * So this informer:
- * - lists with a deadline, then watches with a random `timeoutSeconds` between the minimum
+ * - lists with a deadline (a plain GET, so that its objects are plain JSON as the watch's
+ *   events are, and so that the agent loads none of client-node's generated API), then watches with a random `timeoutSeconds` between the minimum
  *   and twice it (client-go's minWatchTimeout; 5–10 minutes by default) and
  *   `allowWatchBookmarks=true`; events and bookmarks advance the resourceVersion, so a
  *   watch that ended by its timeout resumes without a relist;
@@ -93,25 +88,6 @@ export function informerBounds(watchTimeoutSeconds = DEFAULT_WATCH_TIMEOUT_SECON
   };
 }
 
-/**
- * Call options for a generated client-node API call that abort it with `signal` (the
- * generated clients take no signal argument, but their request context does).
- */
-export function abortableBy(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (context) => {
-          context.setSignal(signal);
-          return new Observable(Promise.resolve(context));
-        },
-        post: (context) => new Observable(Promise.resolve(context)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
-
 /** The API server answered a watch with 410 Gone / Expired: the history is compacted. */
 class Expired extends Error {}
 class Stopped extends Error {}
@@ -132,9 +108,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   constructor(
     private readonly kc: KubeConfig,
+    /** The collection, as `/api/v1/services`. */
     private readonly path: string,
-    /** Lists the objects; pass `signal` on with {@link abortableBy} so a list that hangs can be abandoned. */
-    private readonly list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>,
     private readonly handlers: InformerHandlers<T>,
     private readonly options: InformerOptions,
   ) {
@@ -221,19 +196,44 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
-  private async watch(): Promise<void> {
-    const timeoutSeconds = Math.floor(this.watchTimeoutSeconds * (1 + (this.options.random ?? Math.random)()));
-    const query = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
-    if (this.resourceVersion) query.set('resourceVersion', this.resourceVersion);
+  /**
+   * A GET of the collection with this informer's selectors and `query`, with the TLS, proxy
+   * and credentials client-node uses (exec plugins refresh here).
+   */
+  private async get(query: URLSearchParams, signal: AbortSignal | undefined, onResponse: (response: http.IncomingMessage) => void): Promise<http.ClientRequest> {
     if (this.options.labelSelector !== undefined) query.set('labelSelector', this.options.labelSelector);
     if (this.options.fieldSelector !== undefined) query.set('fieldSelector', this.options.fieldSelector);
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(`${cluster.server}${this.path}?${query}`);
-    // The same TLS, proxy and credentials client-node uses (exec plugins refresh here).
     const options: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(options);
     if (this.stopping) throw new Stopped();
+    const client = url.protocol === 'https:' ? https : http;
+    const headers = { ...options.headers, Accept: 'application/json' };
+    return client.request(url, { ...options, method: 'GET', headers, ...(signal ? { signal } : {}) }, onResponse);
+  }
+
+  /** The whole collection in one response (the API server's default: no `limit`). */
+  private async list(signal: AbortSignal): Promise<KubernetesListObject<T>> {
+    let respond!: (response: http.IncomingMessage) => void;
+    const response = new Promise<http.IncomingMessage>((resolve) => (respond = resolve));
+    const request = await this.get(new URLSearchParams(), signal, respond);
+    const failed = new Promise<never>((_, reject) => request.once('error', reject));
+    request.end();
+    const res = await Promise.race([response, failed]);
+    if (res.statusCode !== 200) throw statusError('the list', res.statusCode, await readStatus(res));
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubernetesListObject<T>;
+  }
+
+  private async watch(): Promise<void> {
+    const timeoutSeconds = Math.floor(this.watchTimeoutSeconds * (1 + (this.options.random ?? Math.random)()));
+    const query = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+    if (this.resourceVersion) query.set('resourceVersion', this.resourceVersion);
+    let onResponse!: (response: http.IncomingMessage) => void;
+    const request = await this.get(query, undefined, (response) => onResponse(response));
     const headersTimeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const startedAt = Date.now();
     let received = 0;
@@ -258,8 +258,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       const silent = () =>
         new Error(`the watch brought no event and no bookmark for ${seconds(this.silentWatchMs)}; presuming the connection dead`);
 
-      const client = url.protocol === 'https:' ? https : http;
-      const request = client.request(url, { ...options, method: 'GET', headers: { ...options.headers, Accept: 'application/json' } }, (response) => {
+      onResponse = (response) => {
         if (response.statusCode !== 200) {
           readStatus(response).then((status) => finish(status.code === 410 ? new Expired() : statusError('the watch', response.statusCode, status)), finish);
           return;
@@ -292,7 +291,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         });
         response.on('error', finish);
         response.on('close', () => finish(new Error('the watch connection closed before the stream ended')));
-      });
+      };
       request.on('error', finish);
       this.stopper.signal.addEventListener('abort', onStop, { once: true });
       expect(headersTimeoutMs, () => new Error(`the watch got no response within ${seconds(headersTimeoutMs)}`));
@@ -413,21 +412,8 @@ function readStatus(response: http.IncomingMessage): Promise<Status> {
   });
 }
 
-/** One line for a log: client-node's ApiException carries the status and a multi-line message. */
 function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const { code, body } = err as Error & { code?: unknown; body?: unknown };
-    if (typeof code === 'number' && body !== undefined) {
-      let message: string | undefined;
-      try {
-        message = (typeof body === 'string' ? (JSON.parse(body) as Status) : (body as Status)).message;
-      } catch {
-        message = typeof body === 'string' ? body.slice(0, 200) : undefined;
-      }
-      return `the list got HTTP ${code}${message ? `: ${message}` : ''}`;
-    }
-    return err.message;
-  }
+  if (err instanceof Error) return err.message;
   return typeof err === 'object' && err !== null ? JSON.stringify(err) : String(err);
 }
 

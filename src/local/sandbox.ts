@@ -1,7 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createAwsClients, type AwsClientOptions, type AwsClients } from '../aws/clients';
 import { AwsEmulator, KubeEmulator, type AwsEmulatorOptions } from '@ferry/emulators';
-import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
+import { ClientNodeKubeApi, type KubeApi } from '../kube/api';
+import { loadKubeConfig } from '../kube/kubeconfig';
 import { Reconciler, type ReconcilerOptions } from '../reconcile/reconciler';
 import { seedAws, seedNodes, type SeedOptions, type Seeded } from './seed';
 

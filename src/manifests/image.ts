@@ -20,7 +20,8 @@ export const DEFAULT_AGENT_IMAGE = `${IMAGE_REPOSITORY}:${VERSION}`;
 export const IMAGE_APP_DIR = '/app';
 
 /**
- * How the image starts the agent: its own entry point, which loads the agent alone (not the
- * `ferry` command table). The Containerfile's ENTRYPOINT says the same; a test holds them together.
+ * How the image starts the agent: its own entry point, bundled into one file (`npm run
+ * build`, scripts/bundle-agent.ts), which holds the agent alone (not the `ferry` command
+ * table). The Containerfile's ENTRYPOINT says the same; a test holds them together.
  */
-export const AGENT_ENTRYPOINT: readonly string[] = ['node', `${IMAGE_APP_DIR}/dist/agent/cli.js`];
+export const AGENT_ENTRYPOINT: readonly string[] = ['node', `${IMAGE_APP_DIR}/dist/agent.js`];

@@ -1,7 +1,8 @@
 import { createAwsClients, type AwsClients } from '../aws/clients';
 import type { FerryConfig } from '../config/env';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ClientNodeKubeApi, loadKubeConfig, type KubeApi } from '../kube/api';
+import { ClientNodeKubeApi, type KubeApi } from '../kube/api';
+import { loadKubeConfig } from '../kube/kubeconfig';
 import { Reconciler } from '../reconcile/reconciler';
 import type { ResyncOptions } from '../reconcile/resync';
 

@@ -1,6 +1,6 @@
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1Node, V1Service } from '@kubernetes/client-node';
 import { nodeChangeMatters } from '../../admission/admit';
-import { abortableBy, ResilientInformer } from '../../kube/informer';
+import { ResilientInformer } from '../../kube/informer';
 import type { ServiceClassConfig } from '../../model/service';
 import { fanoutMessage, serviceMessage, type WorkQueue } from '../../queue/messages';
 import type { Log } from '../../util/log';
@@ -17,7 +17,6 @@ export function watchCluster(
   config: ServiceClassConfig,
   log: Log,
 ): { started: Promise<void>; stop(): Promise<void> } {
-  const core = kc.makeApiClient(CoreV1Api);
   let sequence = 0;
   const send = (messages: Parameters<WorkQueue['send']>[0]) =>
     void queue.send(messages).catch((err: unknown) => log({ level: 'warn', msg: 'could not queue watched change', error: String(err) }));
@@ -45,8 +44,8 @@ export function watchCluster(
     if (--pending === 0) ready();
   };
   const informers = [
-    new ResilientInformer<V1Service>(kc, '/api/v1/services', (signal) => core.listServiceForAllNamespaces({}, abortableBy(signal)), { upsert: onService, remove: onService, synced }, { log, name: 'services informer' }),
-    new ResilientInformer<V1Node>(kc, '/api/v1/nodes', (signal) => core.listNode({}, abortableBy(signal)), { upsert: upsertNode, remove: removeNode, synced }, { log, name: 'nodes informer' }),
+    new ResilientInformer<V1Service>(kc, '/api/v1/services', { upsert: onService, remove: onService, synced }, { log, name: 'services informer' }),
+    new ResilientInformer<V1Node>(kc, '/api/v1/nodes', { upsert: upsertNode, remove: removeNode, synced }, { log, name: 'nodes informer' }),
   ];
   for (const i of informers) i.start();
   return {

@@ -6,7 +6,7 @@
  */
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { KubeEmulator } from '@ferry/emulators';
-import { abortableBy, ResilientInformer, type InformerOptions } from '../../../src/kube/informer';
+import { ResilientInformer, type InformerOptions } from '../../../src/kube/informer';
 import type { LogEntry } from '../../../src/util/log';
 import { TcpProxy } from '../../faults/support/tcp-proxy';
 import { sleep } from './userspace-support';
@@ -36,11 +36,9 @@ afterEach(async () => {
 });
 
 function start(options: Partial<InformerOptions> = {}): ResilientInformer<V1Service> {
-  const core = kc.makeApiClient(CoreV1Api);
   informer = new ResilientInformer<V1Service>(
     kc,
     '/api/v1/services',
-    (signal) => core.listServiceForAllNamespaces({}, abortableBy(signal)),
     { upsert: (s) => seen.push(`upsert ${s.metadata?.name}`), remove: (s) => seen.push(`remove ${s.metadata?.name}`) },
     { name: 'services informer', log: (e) => log.push({ ...e, at: Date.now() }), watchTimeoutSeconds: 1, ...options },
   );
