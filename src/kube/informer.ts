@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { describeError } from '../errors';
 import { backoffDelay } from '../util/backoff';
 import type { Log } from '../util/log';
 
@@ -22,9 +23,10 @@ import type { Log } from '../util/log';
  *   against a server that accepts and closes).
  *
  * So this informer:
- * - lists with a deadline (a plain GET, so that its objects are plain JSON as the watch's
- *   events are, and so that the agent loads none of client-node's generated API), then watches with a random `timeoutSeconds` between the minimum
- *   and twice it (client-go's minWatchTimeout; 5–10 minutes by default) and
+ * - lists with a deadline (a plain GET: its objects are plain JSON, as the watch's events
+ *   are, and the agent loads none of client-node's generated API), then watches with a
+ *   random `timeoutSeconds` between the minimum and twice it (client-go's
+ *   minWatchTimeout; 5–10 minutes by default) and
  *   `allowWatchBookmarks=true`; events and bookmarks advance the resourceVersion, so a
  *   watch that ended by its timeout resumes without a relist;
  * - treats a watch that has brought nothing (no event, no bookmark) for the minimum timeout
@@ -200,7 +202,7 @@ export class ResilientInformer<T extends KubernetesObject> {
    * A GET of the collection with this informer's selectors and `query`, with the TLS, proxy
    * and credentials client-node uses (exec plugins refresh here).
    */
-  private async get(query: URLSearchParams, signal: AbortSignal | undefined, onResponse: (response: http.IncomingMessage) => void): Promise<http.ClientRequest> {
+  private async get(query: URLSearchParams, signal?: AbortSignal): Promise<http.ClientRequest> {
     if (this.options.labelSelector !== undefined) query.set('labelSelector', this.options.labelSelector);
     if (this.options.fieldSelector !== undefined) query.set('fieldSelector', this.options.fieldSelector);
     const cluster = this.kc.getCurrentCluster();
@@ -211,17 +213,15 @@ export class ResilientInformer<T extends KubernetesObject> {
     if (this.stopping) throw new Stopped();
     const client = url.protocol === 'https:' ? https : http;
     const headers = { ...options.headers, Accept: 'application/json' };
-    return client.request(url, { ...options, method: 'GET', headers, ...(signal ? { signal } : {}) }, onResponse);
+    return client.request(url, { ...options, method: 'GET', headers, ...(signal ? { signal } : {}) });
   }
 
   /** The whole collection in one response (the API server's default: no `limit`). */
   private async list(signal: AbortSignal): Promise<KubernetesListObject<T>> {
-    let respond!: (response: http.IncomingMessage) => void;
-    const response = new Promise<http.IncomingMessage>((resolve) => (respond = resolve));
-    const request = await this.get(new URLSearchParams(), signal, respond);
-    const failed = new Promise<never>((_, reject) => request.once('error', reject));
+    const request = await this.get(new URLSearchParams(), signal);
+    const response = new Promise<http.IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject));
     request.end();
-    const res = await Promise.race([response, failed]);
+    const res = await response;
     if (res.statusCode !== 200) throw statusError('the list', res.statusCode, await readStatus(res));
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
@@ -232,8 +232,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     const timeoutSeconds = Math.floor(this.watchTimeoutSeconds * (1 + (this.options.random ?? Math.random)()));
     const query = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
     if (this.resourceVersion) query.set('resourceVersion', this.resourceVersion);
-    let onResponse!: (response: http.IncomingMessage) => void;
-    const request = await this.get(query, undefined, (response) => onResponse(response));
+    const request = await this.get(query);
     const headersTimeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const startedAt = Date.now();
     let received = 0;
@@ -258,7 +257,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       const silent = () =>
         new Error(`the watch brought no event and no bookmark for ${seconds(this.silentWatchMs)}; presuming the connection dead`);
 
-      onResponse = (response) => {
+      request.on('response', (response) => {
         if (response.statusCode !== 200) {
           readStatus(response).then((status) => finish(status.code === 410 ? new Expired() : statusError('the watch', response.statusCode, status)), finish);
           return;
@@ -291,7 +290,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         });
         response.on('error', finish);
         response.on('close', () => finish(new Error('the watch connection closed before the stream ended')));
-      };
+      });
       request.on('error', finish);
       this.stopper.signal.addEventListener('abort', onStop, { once: true });
       expect(headersTimeoutMs, () => new Error(`the watch got no response within ${seconds(headersTimeoutMs)}`));
@@ -353,10 +352,10 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.failingSince = Date.now();
       this.options.log({
         level: 'warn',
-        msg: `${this.options.name}: ${describe(err)}; retrying with backoff (attempts ${seconds(policy.baseMs)} apart, doubling up to ${seconds(policy.maxMs)}) until it lists and watches again`,
+        msg: `${this.options.name}: ${describeError(err)}; retrying with backoff (attempts ${seconds(policy.baseMs)} apart, doubling up to ${seconds(policy.maxMs)}) until it lists and watches again`,
       });
     } else {
-      this.options.log({ level: 'debug', msg: `${this.options.name}: attempt ${this.failures} failed: ${describe(err)}; next in ${seconds(delay)}` });
+      this.options.log({ level: 'debug', msg: `${this.options.name}: attempt ${this.failures} failed: ${describeError(err)}; next in ${seconds(delay)}` });
     }
     await this.sleep(delay);
   }
@@ -412,10 +411,6 @@ function readStatus(response: http.IncomingMessage): Promise<Status> {
   });
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return typeof err === 'object' && err !== null ? JSON.stringify(err) : String(err);
-}
 
 function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
