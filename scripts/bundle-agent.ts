@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 
-export const AGENT_BUNDLING = {
+const AGENT_BUNDLING = {
   bundle: true,
   platform: 'node',
   // The image's Node.js (Containerfile's NODE_IMAGE).
